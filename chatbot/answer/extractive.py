@@ -1,0 +1,163 @@
+"""The default answer backend: no generative model, sentences quoted from the passages.
+
+Each candidate sentence is scored by how much of the question's (IDF-weighted) content it
+covers, whether it holds the kind of fact asked for (a date for "wann", an amount for "wie
+viel"), and the rank of its passage. The best sentence must cover enough of the question, else
+the answer is a refusal; up to two more sentences that add to it follow. Every sentence carries
+the number of the passage it was taken from, so the answer is grounded by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chatbot.analysis import content_stems, split_compound, split_sentences
+from chatbot.answer.base import AnswerBackend, AnswerRequest
+from chatbot.answer.registry import register_backend
+from chatbot.condense import topic_words
+from chatbot.language import refusal
+from chatbot.settings import Settings
+
+MIN_COVERAGE = 0.5
+MAX_SENTENCES = 3
+_MAX_CHARS = 600
+_DATE = re.compile(
+    r"\b\d{1,2}\.\s?(?:\d{1,2}\.\s?\d{2,4}|[A-ZÄÖÜ][a-zäöü]+\s\d{4})|\b(?:19|20)\d{2}\b"
+)
+_AMOUNT = re.compile(
+    r"\d[\d.,]*\s?(?:Mio\.?|Millionen|Mrd\.?|Milliarden|Tsd\.?|€|Euro|EUR|%|Prozent)"
+)
+_COUNT = re.compile(r"\b\d[\d.,]*\b")
+_PERSON = re.compile(r"\b(?:Herr|Frau|Dr\.|Oberbürgermeister\w*|Bürgermeister\w*|Fraktion)\b")
+_ASKS_DATE = re.compile(
+    r"\b(wann|seit wann|bis wann|datum|when|date|which year|welchem jahr)\b", re.I
+)
+_ASKS_AMOUNT = re.compile(
+    r"\b(wie viel|wieviel|wie hoch|wie teuer|kost\w*|betr[äa]g\w*|summe|höhe"
+    r"|how much|cost\w*|budget)\b",
+    re.I,
+)
+_ASKS_COUNT = re.compile(r"\b(wie viele|wieviele|anzahl|how many)\b", re.I)
+_ASKS_PERSON = re.compile(r"\b(wer|who|welche fraktion|which group)\b", re.I)
+
+
+@dataclass
+class _Candidate:
+    text: str
+    passage: int
+    rank: int
+    position: int
+    coverage: float
+    score: float
+    stems: set[str]
+
+
+class ExtractiveBackend(AnswerBackend):
+    """Answers with the passages' own sentences, each cited; deterministic and fast."""
+
+    name = "extractive"
+    generative = False
+    model_name = "extractive"
+
+    def stream(self, request: AnswerRequest) -> Iterator[str]:
+        """Yield the chosen sentences one by one, or the refusal."""
+        chosen = self.select(request)
+        if not chosen:
+            yield refusal(request.language)
+            return
+        for i, candidate in enumerate(chosen):
+            yield ("" if i == 0 else " ") + f"{candidate.text} [{candidate.passage}]"
+
+    def select(self, request: AnswerRequest) -> list[_Candidate]:
+        """The sentences that answer the question, best first; empty means refuse."""
+        weights = self._question_weights(request)
+        if not weights:
+            return []
+        candidates = self._candidates(request, weights)
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        best = candidates[0]
+        if best.coverage < MIN_COVERAGE:
+            return []
+        chosen = [best]
+        for candidate in candidates[1:]:
+            if len(chosen) == MAX_SENTENCES:
+                break
+            if candidate.coverage < 0.6 * best.coverage or candidate.score < 0.6 * best.score:
+                continue
+            if any(_overlap(candidate.stems, c.stems) > 0.6 for c in chosen):
+                continue
+            chosen.append(candidate)
+        return sorted(chosen, key=lambda c: (c.rank, c.position))
+
+    def _question_weights(self, request: AnswerRequest) -> dict[str, float]:
+        """Content stems of the question's topic words, compounds split, weighted by IDF."""
+        passage_stems = {s for p in request.passages for s in content_stems(p.text)}
+        vocabulary = set(request.term_weights) | passage_stems
+        known = request.term_weights
+        # A term the index has never seen weighs like the rarest known term.
+        unseen = max(known.values(), default=1.0)
+        weights: dict[str, float] = {}
+        for term in content_stems(" ".join(topic_words(request.question))):
+            parts = [] if term in passage_stems else split_compound(term, vocabulary)
+            for unit in parts or [term]:
+                weights[unit] = known.get(unit, unseen)
+        return weights
+
+    def _candidates(self, request: AnswerRequest, weights: dict[str, float]) -> list[_Candidate]:
+        total = sum(weights.values())
+        candidates: list[_Candidate] = []
+        for rank, passage in enumerate(request.passages):
+            position = 0
+            for line in passage.text.splitlines():
+                for sentence in split_sentences(line):
+                    position += 1
+                    if len(sentence) < 25 or len(sentence) > _MAX_CHARS:
+                        continue
+                    stems = set(content_stems(sentence))
+                    covered = [t for t in weights if _covers(stems, t)]
+                    coverage = sum(weights[t] for t in covered) / total
+                    bonus = _answer_type_bonus(request.question, sentence)
+                    score = coverage + bonus + 0.05 / (rank + 1)
+                    candidates.append(
+                        _Candidate(sentence, passage.n, rank, position, coverage, score, stems)
+                    )
+        return candidates
+
+
+def _covers(stems: set[str], term: str) -> bool:
+    """A sentence covers a term literally or as part of a compound.
+
+    German compounds are head-final ("Grundschule" is a "Schule"), so a stem ending in the term
+    counts, and so does one starting with it ("Schulgebäude" for "Schul-").
+    """
+    if term in stems:
+        return True
+    if len(term) < 4 or term.isdigit():
+        return False
+    return any(s.endswith(term) or s.startswith(term) for s in stems)
+
+
+def _answer_type_bonus(question: str, sentence: str) -> float:
+    """Reward sentences that hold the kind of fact the question asks for."""
+    if _ASKS_AMOUNT.search(question):
+        return 0.25 if _AMOUNT.search(sentence) else -0.1
+    if _ASKS_COUNT.search(question):
+        return 0.2 if _COUNT.search(sentence) else -0.1
+    if _ASKS_DATE.search(question):
+        return 0.2 if _DATE.search(sentence) else -0.1
+    if _ASKS_PERSON.search(question):
+        return 0.15 if _PERSON.search(sentence) else 0.0
+    return 0.0
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+@register_backend("extractive")
+def _create(settings: Settings) -> AnswerBackend:
+    return ExtractiveBackend()

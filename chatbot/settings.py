@@ -1,0 +1,126 @@
+"""One typed settings object: environment variables with the prefix ``SCHAENGEL_`` and an
+optional TOML config file (``SCHAENGEL_CONFIG_FILE``); validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from chatbot.errors import ConfigurationError
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured; each field maps to ``SCHAENGEL_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCHAENGEL_", extra="ignore", validate_default=True
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Embedded store, lexical index and state.")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    chroma_headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers for the Chroma server (proxy tokens)."
+    )
+    chroma_cloud_api_key: SecretStr | None = Field(None, description="Chroma Cloud API key.")
+    chroma_tenant: str | None = Field(None, description="Chroma tenant (server or cloud).")
+    chroma_database: str | None = Field(None, description="Chroma database (server or cloud).")
+    collection: str = Field("schaengel", description="Name of the Chroma collection of chunks.")
+    lexical_refresh_seconds: float = Field(
+        2.0, description="How often a running service checks for a newer index generation."
+    )
+
+    # --- embedding and chunking ----------------------------------------------------------
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="Sentence-transformers model: the packaged MiniLM, a local path or a name "
+        "already in the local Hugging Face cache (never downloaded at run time).",
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
+    chunk_max_tokens: int | None = Field(
+        None, ge=32, description="Largest chunk in model word pieces; default = model maximum."
+    )
+    chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between adjacent chunks.")
+
+    fusion_lexical_weight: float = Field(
+        1.0, ge=0, description="Weight of the German BM25 ranking in rank fusion."
+    )
+    fusion_dense_weight: float = Field(
+        0.5, ge=0, description="Weight of the dense (embedding) ranking in rank fusion."
+    )
+
+    # --- answering -----------------------------------------------------------------------
+    answer_backend: str = Field("extractive", description="extractive, local, openai, aleph-alpha")
+    top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answer backend.")
+    context_tokens: int = Field(3000, ge=256, description="Prompt budget for passages (tokens).")
+    max_answer_tokens: int = Field(400, ge=16, description="Longest generated answer (tokens).")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    request_timeout_seconds: float = Field(60.0, gt=0, description="Remote backend timeout.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx before giving up.")
+    openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible URL.")
+    openai_model: str = Field("default", description="Model name at the OpenAI-compatible server.")
+    openai_api_key: SecretStr = Field(SecretStr("none"), description="API key (never logged).")
+    aleph_alpha_host: str = Field("https://api.aleph-alpha.com", description="Aleph Alpha host.")
+    aleph_alpha_model: str = Field("llama-3.1-8b-instruct", description="Aleph Alpha model.")
+    aleph_alpha_token: SecretStr = Field(SecretStr(""), description="Bearer token (never logged).")
+    aleph_alpha_endpoint: Literal["chat", "complete"] = Field(
+        "chat", description="Use /chat/completions or /complete."
+    )
+    local_model_path: Path | None = Field(
+        None, description="GGUF file for the local backend; default = packaged Gemma 3 270M."
+    )
+    local_context_tokens: int = Field(4096, ge=512, description="Context window of the GGUF.")
+    local_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp.")
+
+    @field_validator("answer_backend")
+    @classmethod
+    def _backend_lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SCHAENGEL_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        """True when a Chroma server or Chroma Cloud is used instead of the embedded store."""
+        return bool(self.chroma_host or self.chroma_cloud_api_key)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings; a readable ConfigurationError instead of a trace."""
+    config_file = os.environ.get("SCHAENGEL_CONFIG_FILE")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigurationError(f"SCHAENGEL_CONFIG_FILE={config_file} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SCHAENGEL_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

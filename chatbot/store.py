@@ -1,0 +1,355 @@
+"""Chroma access, embedded or server: the chunk collection and the document registry.
+
+The registry (a second, tiny collection) holds one record per document with its *active*
+content hash. A document version becomes visible by one registry write after all its chunks are
+stored, so readers never mix versions: chunks of any other hash are orphans that readers skip
+and the next ingest deletes. A generation counter in the registry tells other processes (API
+workers) that the index changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from langchain_core.documents import Document
+
+from chatbot.domain import DocumentMetadata
+from chatbot.embedding import CountingEmbeddings, LazyEmbeddings
+from chatbot.errors import IngestWriteError, StoreUnavailableError
+from chatbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Where = dict[str, Any]
+T = TypeVar("T")
+
+_GENERATION_ID = "__generation__"
+_LOCK_ID = "__ingest_lock__"
+_DUMMY_VECTOR = [1.0]
+_READ_PAGE = 2000
+
+
+@dataclass
+class DocumentRecord:
+    """A registry entry: a document's metadata, its chunk count and where it came from."""
+
+    metadata: DocumentMetadata
+    chunks: int
+    source_root: str = ""
+    dirty: bool = False
+    modified: float = 0.0
+
+    @property
+    def document_id(self) -> str:
+        """The stable document id."""
+        return self.metadata.document_id
+
+
+class ChunkStore:
+    """Chunks in Chroma (written and searched through langchain-chroma) plus the registry."""
+
+    def __init__(self, settings: Settings, embeddings: Callable[[], CountingEmbeddings]) -> None:
+        self.settings = settings
+        self._embeddings = embeddings  # loaded only when a search or write needs vectors
+        self._client: Any = None
+        self._vectorstore: Any = None
+        self._registry: Any = None
+
+    # --- connection -------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The Chroma client, created on first use."""
+        if self._client is None:
+            self._client = self._guard(self._connect)
+        return self._client
+
+    @property
+    def vectorstore(self) -> Any:
+        """The langchain-chroma vector store over the chunk collection."""
+        if self._vectorstore is None:
+            from langchain_chroma import Chroma
+
+            self._vectorstore = self._guard(
+                lambda: Chroma(
+                    collection_name=self.settings.collection,
+                    embedding_function=LazyEmbeddings(self._embeddings),
+                    client=self.client,
+                    collection_configuration={"hnsw": {"space": "cosine"}},
+                )
+            )
+        return self._vectorstore
+
+    @property
+    def chunks(self) -> Any:
+        """The raw Chroma collection of chunks."""
+        return self.vectorstore._collection
+
+    @property
+    def registry(self) -> Any:
+        """The raw Chroma collection of document records."""
+        if self._registry is None:
+            self._registry = self._guard(
+                lambda: self.client.get_or_create_collection(
+                    f"{self.settings.collection}-documents", embedding_function=None
+                )
+            )
+        return self._registry
+
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        s = self.settings
+        tenant_db: dict[str, str] = {}
+        if s.chroma_tenant:
+            tenant_db["tenant"] = s.chroma_tenant
+        if s.chroma_database:
+            tenant_db["database"] = s.chroma_database
+        if s.chroma_cloud_api_key:
+            return chromadb.CloudClient(
+                api_key=s.chroma_cloud_api_key.get_secret_value(),
+                settings=chroma_settings,
+                **tenant_db,
+            )
+        if s.chroma_host:
+            return chromadb.HttpClient(
+                host=s.chroma_host,
+                port=s.chroma_port,
+                ssl=s.chroma_ssl,
+                headers=s.chroma_headers or None,
+                settings=chroma_settings,
+                **tenant_db,
+            )
+        path = s.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings, **tenant_db)
+
+    def reset_connection(self) -> None:
+        """Forget the client so that the next call reconnects (after a server restart)."""
+        self._client = self._vectorstore = self._registry = None
+
+    def _guard(self, operation: Callable[[], T]) -> T:
+        """Run a store operation; connection and server failures become StoreUnavailableError."""
+        try:
+            return operation()
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if _is_client_error(exc):
+                raise
+            self.reset_connection()
+            log.warning("chroma unavailable: %s", exc.__class__.__name__)
+            raise StoreUnavailableError(f"Chroma is unavailable: {exc}") from exc
+
+    def heartbeat(self) -> None:
+        """Check that the store answers; StoreUnavailableError otherwise."""
+        self._guard(lambda: self.client.heartbeat())
+        self._guard(lambda: self.chunks.count())
+
+    # --- chunks -----------------------------------------------------------------------
+    def max_batch_size(self) -> int:
+        """Largest write batch the Chroma server accepts."""
+        return int(self._guard(lambda: self.client.get_max_batch_size()))
+
+    def upsert_chunks(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+        vectors: Sequence[Sequence[float]],
+    ) -> None:
+        """Write chunks in batches below Chroma's limit; IngestWriteError if a write fails."""
+        size = max(1, self.max_batch_size() - 1)
+        for start in range(0, len(ids), size):
+            end = start + size
+            try:
+                self.chunks.upsert(
+                    ids=list(ids[start:end]),
+                    documents=list(texts[start:end]),
+                    metadatas=list(metadatas[start:end]),
+                    embeddings=[list(v) for v in vectors[start:end]],
+                )
+            except Exception as exc:
+                raise _write_error(exc) from exc
+
+    def delete_chunks(self, document_id: str, keep_hash: str | None = None) -> None:
+        """Delete a document's chunks, except those of the version ``keep_hash``."""
+        where: Where = {"document_id": document_id}
+        if keep_hash:
+            where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
+        try:
+            self.chunks.delete(where=where)
+        except Exception as exc:
+            raise _write_error(exc) from exc
+
+    def get_chunks(
+        self, where: Where | None = None, ids: Sequence[str] | None = None
+    ) -> list[Document]:
+        """Chunks matching a filter or ids, paged so that huge collections stay bounded."""
+        return list(self.iter_chunks(where=where, ids=ids))
+
+    def iter_chunks(
+        self, where: Where | None = None, ids: Sequence[str] | None = None
+    ) -> Iterator[Document]:
+        """Iterate over chunks page by page (text and metadata, no vectors)."""
+        offset = 0
+        while True:
+            page = self._guard(
+                lambda offset=offset: self.chunks.get(
+                    where=where,
+                    ids=list(ids) if ids is not None else None,
+                    include=["documents", "metadatas"],
+                    limit=_READ_PAGE,
+                    offset=offset,
+                )
+            )
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
+            ):
+                yield Document(id=chunk_id, page_content=text or "", metadata=dict(meta or {}))
+            if len(page["ids"]) < _READ_PAGE:
+                return
+            offset += _READ_PAGE
+
+    def count_chunks(self) -> int:
+        """Number of stored chunks (including orphans awaiting clean-up)."""
+        return int(self._guard(lambda: self.chunks.count()))
+
+    def similarity_search(
+        self, query: str, k: int, where: Where | None = None
+    ) -> list[tuple[Document, float]]:
+        """Dense search through langchain-chroma; scores are cosine similarities."""
+        vector = self.vectorstore.embeddings.embed_query(query)
+        results = self._guard(
+            lambda: self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+                vector, k=k, filter=where
+            )
+        )
+        # langchain-chroma returns cosine *distance* for a cosine space.
+        return [(doc, 1.0 - float(distance)) for doc, distance in results]
+
+    # --- registry ---------------------------------------------------------------------
+    def documents(self) -> dict[str, DocumentRecord]:
+        """All registry records by document id."""
+        records: dict[str, DocumentRecord] = {}
+        offset = 0
+        while True:
+            page = self._guard(
+                lambda offset=offset: self.registry.get(
+                    include=["documents"], limit=_READ_PAGE, offset=offset
+                )
+            )
+            for record_id, body in zip(page["ids"], page["documents"], strict=True):
+                if not record_id.startswith("__"):
+                    records[record_id] = _record_from_json(body)
+            if len(page["ids"]) < _READ_PAGE:
+                return records
+            offset += _READ_PAGE
+
+    def get_document(self, document_id: str) -> DocumentRecord | None:
+        """One registry record, or None."""
+        page = self._guard(lambda: self.registry.get(ids=[document_id], include=["documents"]))
+        return _record_from_json(page["documents"][0]) if page["ids"] else None
+
+    def commit_document(self, record: DocumentRecord) -> None:
+        """Make a document version visible (one atomic record write)."""
+        record.modified = time.time()
+        meta = record.metadata
+        try:
+            self.registry.upsert(
+                ids=[meta.document_id],
+                documents=[json.dumps(_record_to_json(record), ensure_ascii=False)],
+                metadatas=[{"content_hash": meta.content_hash, "dirty": record.dirty}],
+                embeddings=[_DUMMY_VECTOR],
+            )
+        except Exception as exc:
+            raise _write_error(exc) from exc
+
+    def remove_document(self, document_id: str) -> None:
+        """Remove a document from the registry first (invisible at once), then its chunks."""
+        try:
+            self.registry.delete(ids=[document_id])
+        except Exception as exc:
+            raise _write_error(exc) from exc
+        self.delete_chunks(document_id)
+
+    def generation(self) -> int:
+        """The index generation: increases whenever documents are committed or removed."""
+        page = self._guard(lambda: self.registry.get(ids=[_GENERATION_ID], include=["metadatas"]))
+        return int(page["metadatas"][0]["generation"]) if page["ids"] else 0
+
+    def bump_generation(self) -> int:
+        """Advance the generation so that other processes refresh their lexical index."""
+        generation = self.generation() + 1
+        try:
+            self.registry.upsert(
+                ids=[_GENERATION_ID],
+                documents=[""],
+                metadatas=[{"generation": generation, "at": time.time()}],
+                embeddings=[_DUMMY_VECTOR],
+            )
+        except Exception as exc:
+            raise _write_error(exc) from exc
+        return generation
+
+    @contextmanager
+    def ingest_lease(self, owner: str, ttl_seconds: float = 900.0) -> Iterator[None]:
+        """A lease in the registry so that two ingest runs on one server do not interleave."""
+        from chatbot.errors import IngestLockedError
+
+        page = self._guard(lambda: self.registry.get(ids=[_LOCK_ID], include=["metadatas"]))
+        if page["ids"]:
+            held = page["metadatas"][0]
+            if held["owner"] != owner and time.time() - float(held["at"]) < ttl_seconds:
+                raise IngestLockedError(f"another ingest ({held['owner']}) is running")
+        self.registry.upsert(
+            ids=[_LOCK_ID],
+            documents=[""],
+            metadatas=[{"owner": owner, "at": time.time()}],
+            embeddings=[_DUMMY_VECTOR],
+        )
+        try:
+            yield
+        finally:
+            self._guard(lambda: self.registry.delete(ids=[_LOCK_ID]))
+
+
+def _record_to_json(record: DocumentRecord) -> dict[str, Any]:
+    return {
+        "metadata": record.metadata.to_json(),
+        "chunks": record.chunks,
+        "source_root": record.source_root,
+        "dirty": record.dirty,
+        "modified": record.modified,
+    }
+
+
+def _record_from_json(body: str) -> DocumentRecord:
+    data = json.loads(body)
+    return DocumentRecord(
+        metadata=DocumentMetadata.from_json(data["metadata"]),
+        chunks=int(data["chunks"]),
+        source_root=data.get("source_root", ""),
+        dirty=bool(data.get("dirty", False)),
+        modified=float(data.get("modified", 0.0)),
+    )
+
+
+def _is_client_error(exc: Exception) -> bool:
+    """Errors caused by the request itself (bad filter), not by the store being down."""
+    from chromadb.errors import InvalidArgumentError
+
+    return isinstance(exc, InvalidArgumentError | TypeError)
+
+
+def _write_error(exc: Exception) -> IngestWriteError:
+    if isinstance(exc, OSError) or "No space" in str(exc) or "disk" in str(exc).lower():
+        return IngestWriteError(f"writing the index failed: {exc}")
+    return IngestWriteError(f"writing to Chroma failed: {exc.__class__.__name__}: {exc}")

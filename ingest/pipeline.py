@@ -1,0 +1,346 @@
+"""load → clean → metadata → chunk → embed → write, incrementally and crash-safely.
+
+Order of writes per changed document: all new chunks (ids carry the new content hash), then the
+registry record that makes the new version active, then deletion of the old version's chunks.
+A crash at any point leaves the previously active version answerable; the next run finds the
+document still changed (or marked dirty) and completes the work, re-using chunks already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from filelock import FileLock, Timeout
+from tqdm import tqdm
+
+from chatbot.domain import DocumentMetadata, ParsedDocument
+from chatbot.embedding import CountingEmbeddings
+from chatbot.errors import DocumentLoadError, IngestLockedError
+from chatbot.settings import Settings
+from chatbot.store import ChunkStore, DocumentRecord
+from ingest.chunking import TextChunk, chunk_pages
+from ingest.cleaning import clean_pages
+from ingest.metadata import extract_metadata
+from ingest.sources import SourceDocument
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+_EMBED_BATCH_CHUNKS = 128
+_HEADER_TOKENS = 40
+
+
+@dataclass
+class Failure:
+    """A document that could not be ingested, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; ``--json`` prints exactly this."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable summary."""
+        return {
+            "documents": {
+                "new": self.new,
+                "changed": self.changed,
+                "unchanged": self.unchanged,
+                "removed": self.removed,
+                "failed": len(self.failures),
+            },
+            "failures": [{"path": f.path, "reason": f.reason} for f in self.failures],
+            "chunks_written": self.chunks_written,
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
+        }
+
+
+@dataclass
+class _Prepared:
+    source: SourceDocument
+    parsed: ParsedDocument
+    chunks: list[TextChunk]
+    is_new: bool
+    ids: list[str] = field(default_factory=list)
+    embed_texts: list[str] = field(default_factory=list)
+
+
+class IngestPipeline:
+    """Brings the index in line with a set of source documents."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkStore,
+        embeddings: CountingEmbeddings,
+        *,
+        show_progress: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embeddings = embeddings
+        self.show_progress = show_progress
+        self.max_tokens = min(
+            settings.chunk_max_tokens or embeddings.max_tokens, embeddings.max_tokens
+        )
+
+    def fingerprint_salt(self) -> str:
+        """Everything besides the file that changes chunks: re-ingest when it changes."""
+        s = self.settings
+        return (
+            f"{PIPELINE_VERSION}|{self.embeddings.model_name}|{self.max_tokens}"
+            f"|{s.chunk_overlap_tokens}"
+        )
+
+    def run(
+        self,
+        sources: Sequence[SourceDocument],
+        *,
+        prune_roots: Sequence[str] = (),
+        failures: Sequence[Failure] = (),
+    ) -> IngestReport:
+        """Ingest ``sources``; with ``prune_roots``, remove documents gone from those roots."""
+        started = time.perf_counter()
+        report = IngestReport(failures=list(failures))
+        with self._exclusive():
+            registry = self.store.documents()
+            self._finish_interrupted(registry)
+            pending: list[_Prepared] = []
+            salt = self.fingerprint_salt()
+            bar = tqdm(
+                total=len(sources),
+                desc="Dokumente",
+                unit="Dok.",
+                disable=not self.show_progress,
+            )
+            for source in sources:
+                fingerprint = f"{source.fingerprint}|{salt}"
+                existing = registry.get(source.document_id)
+                if existing and existing.metadata.content_hash == _short(fingerprint):
+                    report.unchanged += 1
+                    bar.update(1)
+                    continue
+                prepared = self._prepare(source, _short(fingerprint), existing is None, report)
+                if prepared:
+                    pending.append(prepared)
+                else:
+                    bar.update(1)
+                if sum(len(p.chunks) for p in pending) >= _EMBED_BATCH_CHUNKS:
+                    self._write(pending, report, registry, bar)
+                    pending = []
+            self._write(pending, report, registry, bar)
+            bar.close()
+            if prune_roots:
+                seen = {s.document_id for s in sources}
+                failed = {f.path for f in report.failures}
+                report.removed = self._prune(registry, prune_roots, seen, failed)
+            if report.new or report.changed or report.removed:
+                self.store.bump_generation()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def remove(self, document_ids: Sequence[str]) -> int:
+        """Remove documents by id; returns how many were removed."""
+        with self._exclusive():
+            for document_id in document_ids:
+                self.store.remove_document(document_id)
+            if document_ids:
+                self.store.bump_generation()
+        return len(document_ids)
+
+    # --- steps ----------------------------------------------------------------------------
+    def _prepare(
+        self, source: SourceDocument, content_hash: str, is_new: bool, report: IngestReport
+    ) -> _Prepared | None:
+        try:
+            raw = source.load()
+            pages = clean_pages(raw.pages)
+            text = "\n\n".join(p.text for p in pages)
+            if not text.strip():
+                raise DocumentLoadError("no text left after cleaning")
+            metadata = extract_metadata(
+                text, document_id=source.document_id, source=source.source, title_hint=raw.title
+            )
+            _apply_overrides(metadata, source, content_hash)
+            header = self._embedding_header(metadata)
+            chunks = chunk_pages(
+                pages,
+                self.embeddings.count_tokens,
+                self.max_tokens - self.embeddings.count_tokens(header) - 1,
+                self.settings.chunk_overlap_tokens,
+            )
+        except DocumentLoadError as exc:
+            report.failures.append(Failure(source.source, str(exc)))
+            log.warning("skipped %s: %s", source.source, exc)
+            return None
+        prepared = _Prepared(source, ParsedDocument(metadata, pages), chunks, is_new)
+        prepared.ids = [
+            f"{source.document_id}:{content_hash[:12]}:{i:04d}" for i in range(len(chunks))
+        ]
+        # What the embedder sees: a short document header, then the chunk (contextual chunks).
+        prepared.embed_texts = [f"{header}\n{c.text}" if header else c.text for c in chunks]
+        return prepared
+
+    def _embedding_header(self, metadata: DocumentMetadata) -> str:
+        """Reference and title, cut to a few tokens so that chunks keep most of the input."""
+        words = " · ".join(p for p in (metadata.reference, metadata.title) if p).split()
+        while words and self.embeddings.count_tokens(" ".join(words)) > _HEADER_TOKENS:
+            words.pop()
+        return " ".join(words)
+
+    def _write(
+        self,
+        pending: list[_Prepared],
+        report: IngestReport,
+        registry: dict[str, DocumentRecord],
+        bar: Any,
+    ) -> None:
+        if not pending:
+            return
+        stored = self._already_stored([i for p in pending for i in p.ids])
+        todo = [(p, i, t) for p in pending for i, t in zip(p.ids, p.embed_texts, strict=True)]
+        to_embed = [(i, t) for _, i, t in todo if i not in stored]
+        started = time.perf_counter()
+        vectors = dict(
+            zip(
+                [i for i, _ in to_embed],
+                self.embeddings.embed_documents([t for _, t in to_embed]) if to_embed else [],
+                strict=True,
+            )
+        )
+        report.embed_seconds += time.perf_counter() - started
+        report.chunks_embedded += len(to_embed)
+        for prepared in pending:
+            self._write_document(prepared, vectors, report, registry)
+            bar.update(1)
+
+    def _write_document(
+        self,
+        prepared: _Prepared,
+        vectors: dict[str, list[float]],
+        report: IngestReport,
+        registry: dict[str, DocumentRecord],
+    ) -> None:
+        metadata = prepared.parsed.metadata
+        new_ids = [i for i in prepared.ids if i in vectors]
+        if new_ids:
+            position = {chunk_id: n for n, chunk_id in enumerate(prepared.ids)}
+            self.store.upsert_chunks(
+                new_ids,
+                [prepared.chunks[position[i]].text for i in new_ids],
+                [
+                    metadata.chunk_metadata(
+                        page=prepared.chunks[position[i]].page,
+                        section=prepared.chunks[position[i]].section,
+                        index=position[i],
+                    )
+                    for i in new_ids
+                ],
+                [vectors[i] for i in new_ids],
+            )
+        record = DocumentRecord(
+            metadata=metadata,
+            chunks=len(prepared.ids),
+            source_root=prepared.source.source_root,
+            dirty=not prepared.is_new,
+        )
+        self.store.commit_document(record)
+        if record.dirty:
+            self.store.delete_chunks(metadata.document_id, keep_hash=metadata.content_hash)
+            record.dirty = False
+            self.store.commit_document(record)
+        registry[metadata.document_id] = record
+        report.chunks_written += len(new_ids)
+        if prepared.is_new:
+            report.new += 1
+        else:
+            report.changed += 1
+
+    def _already_stored(self, ids: list[str]) -> set[str]:
+        """Chunk ids already in the store (left by an interrupted run): not embedded again."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            found.update(c.id for c in self.store.get_chunks(ids=ids[start : start + 500]) if c.id)
+        return found
+
+    def _finish_interrupted(self, registry: dict[str, DocumentRecord]) -> None:
+        for record in registry.values():
+            if record.dirty:
+                self.store.delete_chunks(record.document_id, keep_hash=record.metadata.content_hash)
+                record.dirty = False
+                self.store.commit_document(record)
+
+    def _prune(
+        self,
+        registry: dict[str, DocumentRecord],
+        roots: Sequence[str],
+        seen: set[str],
+        failed: set[str],
+    ) -> int:
+        removed = 0
+        for document_id, record in list(registry.items()):
+            in_roots = record.source_root in roots
+            # A file that failed to load this time keeps its previous version.
+            if in_roots and document_id not in seen and record.metadata.source not in failed:
+                self.store.remove_document(document_id)
+                del registry[document_id]
+                removed += 1
+        return removed
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One ingest at a time: a file lock locally, a lease in the registry for servers."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.settings.data_dir / "ingest.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise IngestLockedError(
+                "another ingest is running on this data directory; try again when it has finished"
+            ) from None
+        try:
+            if self.settings.uses_chroma_server:
+                owner = f"{socket.gethostname()}:{os.getpid()}"
+                with self.store.ingest_lease(owner):
+                    yield
+            else:
+                yield
+        finally:
+            lock.release()
+
+
+def _short(fingerprint: str) -> str:
+    return hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+
+
+def _apply_overrides(metadata: DocumentMetadata, source: SourceDocument, content_hash: str) -> None:
+    for key, value in source.overrides.items():
+        if value not in (None, "", []):
+            setattr(metadata, key, value)
+    metadata.visibility = source.visibility
+    metadata.content_hash = content_hash
+    if not metadata.source:
+        metadata.source = source.source
