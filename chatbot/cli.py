@@ -56,7 +56,10 @@ def _print_json(data: Any) -> None:
 @app.command()
 @_reports_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to ingest.")] = None,
+    oparl: Annotated[
+        str | None, typer.Option(help="OParl System or Body URL of a council information system.")
+    ] = None,
     visibility: Annotated[
         str, typer.Option(help="public or internal (a sidecar can only restrict further).")
     ] = "public",
@@ -71,14 +74,21 @@ def ingest(
 
     container = _container()
     level: Visibility = most_restrictive(visibility)
-    sources, skipped = discover_files(paths, level)
-    pipeline = IngestPipeline(container.settings, container.store, container.embeddings)
-    roots = sorted({s.source_root for s in sources} | {str(p.resolve()) for p in paths})
-    report = pipeline.run(
-        sources,
-        prune_roots=roots if prune else (),
-        failures=[Failure(f.path, f.reason) for f in skipped],
-    )
+    if oparl:
+        from ingest.oparl import sync_oparl
+
+        report = sync_oparl(container, oparl, visibility=level)
+    elif paths:
+        sources, skipped = discover_files(paths, level)
+        pipeline = IngestPipeline(container.settings, container.store, container.embeddings)
+        roots = sorted({s.source_root for s in sources} | {str(p.resolve()) for p in paths})
+        report = pipeline.run(
+            sources,
+            prune_roots=roots if prune else (),
+            failures=[Failure(f.path, f.reason) for f in skipped],
+        )
+    else:
+        raise typer.BadParameter("give PATH… or --oparl URL")
     if as_json:
         _print_json(report.to_json())
         return
@@ -201,3 +211,49 @@ def ask(
         if as_json
         else answer_text(answer)
     )
+
+
+@app.command()
+@_reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (uvicorn).")] = 1,
+) -> None:
+    """Serve the HTTP API, the citizen widget and the staff console."""
+    from chatbot.api.server import run
+
+    run(load_settings(), host=host, port=port, workers=workers)
+
+
+@app.command("eval")
+@_reports_errors
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="Question set (JSONL or YAML).")],
+    report: Annotated[
+        Path | None, typer.Option(help="Write JSON, Markdown, HTML and JUnit reports here.")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="A previous report JSON to compare against.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=VALUE: exit non-zero when a metric is below its bound."),
+    ] = None,
+    k: Annotated[int, typer.Option(help="Documents considered for retrieval metrics.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report JSON.")] = False,
+) -> None:
+    """Run a regression question set and report retrieval, answer and grounding metrics."""
+    from eval.cli import run_eval_command
+
+    code = run_eval_command(
+        _container(),
+        questions,
+        report_dir=report,
+        baseline=baseline,
+        fail_under=fail_under or [],
+        k=k,
+        as_json=as_json,
+    )
+    if code:
+        raise typer.Exit(code)

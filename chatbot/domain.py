@@ -154,3 +154,5 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: str = ""
     standalone_question: str = ""
+    retrieved_documents: list[str] = field(default_factory=list)
+    """Ids of the documents retrieval ranked, best first (for retrieval metrics)."""

@@ -29,7 +29,8 @@ USER_SEPARATOR = "<!-- user -->"
 PASSAGE_SEPARATOR = "\n\n"
 NO_PASSAGES = "(keine Auszüge / no passages)"
 COMPLETION_CUE = "Antwort:"
-COMPLETION_STOP = ("\nFrage:", "\nQuestion:", "\nFolgefrage:", "<passage", "</passage")
+# Where a model without chat template starts to invent the next question or passage.
+COMPLETION_STOP = ("\nFrage:", "\nQuestion:", "\nFolgefrage:", "\n\n[", "<passage", "</passage")
 TRUNCATION_MARK = " […]"
 MIN_TRUNCATED_TOKENS = 48  # a shorter remnant of a passage is noise, not evidence
 HISTORY_TURNS = 3
@@ -116,10 +117,12 @@ def _passage_cost(passage: Passage, text: str, *, truncated: bool = False) -> in
 def pack_passages(passages: Sequence[Passage], budget_tokens: int) -> list[PackedPassage]:
     """The best passages (by score) that fit ``budget_tokens``, in citation order.
 
-    A passage that does not fit whole is shortened at a word boundary when a useful part
-    fits; its header is never cut. Passages keep their numbers, so [n] stays valid.
+    Whole passages go first, best first; the room left then takes shortened versions of the
+    best passages that did not fit (cut at a word boundary, never in the header). Passages
+    keep their numbers, so [n] stays valid.
     """
     chosen: list[PackedPassage] = []
+    left_out: list[Passage] = []
     remaining = budget_tokens
     for passage in sorted(passages, key=lambda p: (-p.score, p.n)):
         text = passage.text.strip()
@@ -127,14 +130,16 @@ def pack_passages(passages: Sequence[Passage], budget_tokens: int) -> list[Packe
         if cost <= remaining:
             chosen.append(PackedPassage(passage, text))
             remaining -= cost
+        else:
+            left_out.append(passage)
+    for passage in left_out:
+        room = remaining - _passage_cost(passage, "", truncated=True)
+        if room < MIN_TRUNCATED_TOKENS:
             continue
-        frame = _passage_cost(passage, "", truncated=True)
-        room = remaining - frame
-        if room >= MIN_TRUNCATED_TOKENS:
-            short = truncate_to_tokens(text, room)
-            if short:
-                chosen.append(PackedPassage(passage, short, truncated=True))
-                remaining -= _passage_cost(passage, short, truncated=True)
+        short = truncate_to_tokens(passage.text.strip(), room)
+        if short:
+            chosen.append(PackedPassage(passage, short, truncated=True))
+            remaining -= _passage_cost(passage, short, truncated=True)
     chosen.sort(key=lambda p: p.passage.n)
     # Costs are summed per passage; BPE merges across joins can shift the total by a token.
     while chosen and count_tokens(render_passages(chosen)) > budget_tokens:

@@ -190,6 +190,7 @@ class AskService:
             timings_ms=state.timings,
             question=state.question,
             standalone_question=state.standalone,
+            retrieved_documents=list(dict.fromkeys(r.document_id for r in state.retrieved)),
         )
 
     def _checked(self, state: _State) -> tuple[str, list[Citation]]:

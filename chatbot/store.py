@@ -23,6 +23,7 @@ from chatbot.domain import DocumentMetadata
 from chatbot.embedding import CountingEmbeddings, LazyEmbeddings
 from chatbot.errors import IngestWriteError, StoreUnavailableError
 from chatbot.settings import Settings
+from chatbot.wherefilter import matches
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ _GENERATION_ID = "__generation__"
 _LOCK_ID = "__ingest_lock__"
 _DUMMY_VECTOR = [1.0]
 _READ_PAGE = 2000
+_LEASE_SECONDS = 300.0
 
 
 @dataclass
@@ -227,13 +229,59 @@ class ChunkStore:
     ) -> list[tuple[Document, float]]:
         """Dense search through langchain-chroma; scores are cosine similarities."""
         vector = self.vectorstore.embeddings.embed_query(query)
-        results = self._guard(
-            lambda: self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                vector, k=k, filter=where
-            )
-        )
+        search = self.vectorstore.similarity_search_by_vector_with_relevance_scores
+        try:
+            results = self._guard(lambda: search(vector, k=k, filter=where))
+        except StoreUnavailableError as exc:
+            if where is None or not _is_missing_vector(exc.__cause__):
+                raise
+            # Chroma bug (chroma-core/chroma#7032): after a crash its HNSW index can lack ids
+            # that its metadata has, and filtered queries fail. Search unfiltered and apply the
+            # same filter here until the next ingest repairs the index.
+            log.warning("vector index incomplete; filtering dense results locally until repaired")
+            results = [
+                (doc, distance)
+                for doc, distance in self._guard(lambda: search(vector, k=k * 10 + 50))
+                if matches(doc.metadata, where)
+            ][:k]
         # langchain-chroma returns cosine *distance* for a cosine space.
         return [(doc, 1.0 - float(distance)) for doc, distance in results]
+
+    def chunk_ids(self) -> list[str]:
+        """Ids of all stored chunks."""
+        ids: list[str] = []
+        while True:
+            page = self._guard(
+                lambda: self.chunks.get(include=[], limit=_READ_PAGE, offset=len(ids))
+            )
+            ids.extend(page["ids"])
+            if len(page["ids"]) < _READ_PAGE:
+                return ids
+
+    def unreadable_vectors(self, ids: Sequence[str]) -> list[str]:
+        """Chunk ids whose vectors Chroma lost (see ``similarity_search``); bisects failures."""
+        broken: list[str] = []
+        pending = [list(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+        while pending:
+            batch = pending.pop()
+            try:
+                self.chunks.get(ids=batch, include=["embeddings"])
+            except Exception as exc:
+                if not _is_missing_vector(exc):
+                    raise StoreUnavailableError(f"Chroma is unavailable: {exc}") from exc
+                if len(batch) == 1:
+                    broken.extend(batch)
+                else:
+                    pending.extend([batch[: len(batch) // 2], batch[len(batch) // 2 :]])
+        return broken
+
+    def delete_chunk_ids(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id."""
+        for start in range(0, len(ids), 500):
+            try:
+                self.chunks.delete(ids=list(ids[start : start + 500]))
+            except Exception as exc:
+                raise _write_error(exc) from exc
 
     # --- registry ---------------------------------------------------------------------
     def documents(self) -> dict[str, DocumentRecord]:
@@ -300,25 +348,40 @@ class ChunkStore:
         return generation
 
     @contextmanager
-    def ingest_lease(self, owner: str, ttl_seconds: float = 900.0) -> Iterator[None]:
-        """A lease in the registry so that two ingest runs on one server do not interleave."""
+    def ingest_run(self, owner: str, *, exclusive_locally: bool) -> Iterator[bool]:
+        """Mark an ingest run in the registry; yields True when the previous run never finished.
+
+        The marker doubles as a lease so that two ingest processes against one Chroma server do
+        not interleave. ``exclusive_locally``: the caller holds a file lock, so any marker left
+        behind belongs to a crashed run.
+        """
         from chatbot.errors import IngestLockedError
 
         page = self._guard(lambda: self.registry.get(ids=[_LOCK_ID], include=["metadatas"]))
-        if page["ids"]:
+        unclean = bool(page["ids"])
+        if unclean and not exclusive_locally:
             held = page["metadatas"][0]
-            if held["owner"] != owner and time.time() - float(held["at"]) < ttl_seconds:
+            if time.time() - float(held["heartbeat"]) < _LEASE_SECONDS:
                 raise IngestLockedError(f"another ingest ({held['owner']}) is running")
-        self.registry.upsert(
-            ids=[_LOCK_ID],
-            documents=[""],
-            metadatas=[{"owner": owner, "at": time.time()}],
-            embeddings=[_DUMMY_VECTOR],
-        )
+        self.renew_ingest_run(owner)
+        yield unclean
+        self._guard(lambda: self.registry.delete(ids=[_LOCK_ID]))
+
+    def renew_ingest_run(self, owner: str) -> None:
+        """Refresh the run marker's heartbeat (a run silent for too long counts as crashed)."""
         try:
-            yield
-        finally:
-            self._guard(lambda: self.registry.delete(ids=[_LOCK_ID]))
+            self.registry.upsert(
+                ids=[_LOCK_ID],
+                documents=[""],
+                metadatas=[{"owner": owner, "heartbeat": time.time()}],
+                embeddings=[_DUMMY_VECTOR],
+            )
+        except Exception as exc:
+            raise _write_error(exc) from exc
+
+
+def _is_missing_vector(exc: BaseException | None) -> bool:
+    return exc is not None and "Error finding id" in str(exc)
 
 
 def _record_to_json(record: DocumentRecord) -> dict[str, Any]:

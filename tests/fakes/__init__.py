@@ -155,7 +155,10 @@ def add_common_routes(app: FastAPI, state: FakeState, error_body: ErrorBody) -> 
             )
         delay, status = state.take_fault()
         if delay:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.sleep(delay)
+            except asyncio.CancelledError:  # the server shuts down while a test left us waiting
+                return Response(status_code=503)
         if status is not None:
             headers = {}
             if state.control.retry_after is not None:
@@ -204,6 +207,7 @@ class RunningServer:
     def stop(self) -> None:
         """Shut the server down and wait for its thread."""
         self.server.should_exit = True
+        self.server.force_exit = True  # do not wait for requests a test left hanging
         self.thread.join(timeout=10)
 
 
