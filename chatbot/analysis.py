@@ -22,6 +22,10 @@ _ABBREVIATIONS = re.compile(
     r"\b(?:z\.\s?B|u\.\s?a|d\.\s?h|bzw|ca|Nr|Abs|Art|gem|vgl|inkl|ggf|i\.\s?V|Mio|Mrd|Tsd|Str|"
     r"Dr|Prof|Hr|Fr|St|Az|o\.\s?g|u\.\s?U|evtl|sog|lt|Anl|S|Tel|Jan|Feb|Aug|Sept|Okt|Nov|Dez)\.$"
 )
+_MONTH_AHEAD = re.compile(
+    r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November"
+    r"|Dezember|Jan|Feb|Mär|Apr|Jun|Jul|Aug|Sep|Sept|Okt|Nov|Dez)\b"
+)
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß0-9]+(?:[-'][A-Za-zÄÖÜäöüß0-9]+)*")
 _LINKING = ("", "s", "es", "n", "en", "e", "er")
 MIN_PART = 4
@@ -130,7 +134,10 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         candidate = text[start : match.start()].strip()
-        if _ABBREVIATIONS.search(candidate) or re.search(r"\b\d{1,2}\.$", candidate):
+        if _ABBREVIATIONS.search(candidate) or (
+            # "am 5. März", "zum 1. Januar": an ordinal, not a sentence end
+            re.search(r"\b\d{1,2}\.$", candidate) and _MONTH_AHEAD.match(text, match.end())
+        ):
             continue
         if candidate:
             sentences.append(candidate)

@@ -186,7 +186,7 @@ def ask(
     if audience not in AUDIENCES:
         raise typer.BadParameter("--audience must be public or staff")
     options = AskOptions(
-        audience=audience,  # type: ignore[arg-type]
+        audience="staff" if audience == "staff" else "public",
         filters=SearchFilters(
             doc_types=doc_type or [],
             committee=committee,

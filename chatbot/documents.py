@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.documents import Document
+
 from chatbot.container import Container
-from chatbot.store import DocumentRecord
+from chatbot.domain import Audience, visible_to
+from chatbot.errors import NotFoundError
+from chatbot.retrieval import SearchFilters, build_where
+from chatbot.store import DocumentRecord, Where
 
 
 def source_row(record: DocumentRecord) -> dict[str, Any]:
@@ -63,3 +68,83 @@ class DocumentService:
             else:
                 unknown.append(key)
         return list(dict.fromkeys(ids)), unknown
+
+    def list_documents(
+        self,
+        audience: Audience,
+        filters: SearchFilters | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the documents ``audience`` may see that match ``filters``, newest first,
+        and the total; the audience scope and the filters are part of the store query."""
+        filters = filters or SearchFilters()
+        records = self.store.documents()
+        where = build_where(filters, audience, _committee_names(records, filters.committee))
+        # The first chunk of each active document version stands for the document.
+        first_chunks = self.store.get_chunks(where=_all_of(where, {"chunk_index": 0}))
+        allowed = visible_to(audience)
+        visible: dict[str, DocumentRecord] = {}
+        for chunk in first_chunks:
+            record = records.get(str(chunk.metadata.get("document_id", "")))
+            if (
+                record is not None
+                and record.metadata.content_hash == chunk.metadata.get("content_hash")
+                and record.metadata.visibility in allowed
+            ):
+                visible[record.document_id] = record
+        ordered = sorted(
+            visible.values(),
+            key=lambda r: (r.metadata.date, r.metadata.reference, r.document_id),
+            reverse=True,
+        )
+        return [source_row(r) for r in ordered[offset : offset + limit]], len(ordered)
+
+    def get_document(self, document_id: str, audience: Audience) -> dict[str, Any]:
+        """A document's row plus its text (chunks in reading order); NotFoundError when it does
+        not exist *or* is not visible to ``audience`` (its existence is not revealed)."""
+        record = self.store.get_document(document_id)
+        if record is None:
+            raise NotFoundError(f"document {document_id!r} not found")
+        scope = build_where(SearchFilters(), audience)
+        chunks = self.store.get_chunks(
+            where=_all_of(
+                scope,
+                {"document_id": document_id},
+                {"content_hash": record.metadata.content_hash},
+            )
+        )
+        if not chunks or record.metadata.visibility not in visible_to(audience):
+            raise NotFoundError(f"document {document_id!r} not found")
+        chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
+        return {**source_row(record), "text": assemble_text(chunks)}
+
+
+def assemble_text(chunks: Sequence[Document]) -> str:
+    """The text of ordered chunks without the overlap a chunk repeats from its predecessor."""
+    parts: list[str] = []
+    previous = ""
+    for chunk in chunks:
+        lines = chunk.page_content.split("\n")
+        # A chunk may start with the trailing sentences of the previous one (overlap).
+        if previous and lines and lines[0].strip() and previous.rstrip().endswith(lines[0].strip()):
+            lines = lines[1:]
+        text = "\n".join(lines).strip()
+        if text:
+            parts.append(text)
+        previous = chunk.page_content
+    return "\n".join(parts)
+
+
+def _all_of(where: Where, *clauses: Where) -> Where:
+    existing = list(where["$and"]) if "$and" in where else [where]
+    return {"$and": [*existing, *clauses]}
+
+
+def _committee_names(records: dict[str, DocumentRecord], query: str | None) -> list[str]:
+    """Exact committee names in the registry that contain ``query`` (case-insensitive)."""
+    if not query:
+        return []
+    needle = query.strip().lower()
+    names = {c.committee for r in records.values() for c in r.metadata.committees}
+    return sorted(n for n in names if needle in n.lower())

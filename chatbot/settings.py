@@ -3,13 +3,15 @@ optional TOML config file (``SCHAENGEL_CONFIG_FILE``); validated at start-up."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -84,6 +86,81 @@ class Settings(BaseSettings):
     )
     local_context_tokens: int = Field(4096, ge=512, description="Context window of the GGUF.")
     local_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp.")
+
+    # --- OParl ---------------------------------------------------------------------------
+    oparl_concurrency: int = Field(
+        2, ge=1, le=16, description="Parallel requests to an OParl server (threads)."
+    )
+    oparl_delay_seconds: float = Field(
+        0.2, ge=0, description="Least pause between two requests to an OParl server (politeness)."
+    )
+    oparl_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one OParl request.")
+    oparl_max_retries: int = Field(
+        4, ge=0, le=10, description="Retries on 429, 5xx and connection errors per request."
+    )
+    oparl_backoff_seconds: float = Field(
+        1.0, ge=0, description="Wait before the first retry; doubles with each further retry."
+    )
+    oparl_max_file_mb: float = Field(
+        100.0, gt=0, description="Largest file downloaded from an OParl server (MB)."
+    )
+    oparl_visibility: Literal["public", "internal"] = Field(
+        "public", description="Visibility of OParl documents; internal marks a whole source."
+    )
+
+    # --- HTTP service --------------------------------------------------------------------
+    staff_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Staff API keys, comma-separated; each plain or sha256:<hex> (never logged).",
+    )
+    max_question_chars: int = Field(
+        1000, ge=10, le=20000, description="Longest question (and history entry) in characters."
+    )
+    max_history_turns: int = Field(10, ge=0, le=50, description="Earlier turns sent per request.")
+    max_body_bytes: int = Field(
+        16384, ge=1024, le=10_485_760, description="Largest request body accepted (bytes)."
+    )
+    rate_limit_per_minute: float = Field(
+        30.0, ge=0, description="Requests per minute per client network (public); 0 = off."
+    )
+    rate_limit_burst: int = Field(10, ge=1, description="Requests a client may make at once.")
+    rate_limit_salt: SecretStr | None = Field(
+        None, description="Salt for hashing client networks; unset = random at each start."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses or networks (comma-separated) whose X-Forwarded-For counts.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser; empty = same origin only.",
+    )
+    max_concurrent_answers: int = Field(
+        4, ge=1, le=256, description="Answers generated at the same time per process."
+    )
+    log_questions: bool = Field(
+        False, description="Log question text and keep it with feedback (off: data minimisation)."
+    )
+    feedback_retention_days: int = Field(
+        180, ge=1, description="Days feedback is kept in data_dir/feedback.sqlite3."
+    )
+    api_docs: bool = Field(
+        True, description="Serve the OpenAPI docs at /docs (Swagger UI loads from a CDN)."
+    )
+
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("answer_backend")
     @classmethod

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -109,7 +110,7 @@ class ChunkStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         s = self.settings
-        tenant_db: dict[str, str] = {}
+        tenant_db: dict[str, Any] = {}
         if s.chroma_tenant:
             tenant_db["tenant"] = s.chroma_tenant
         if s.chroma_database:
@@ -203,15 +204,7 @@ class ChunkStore:
         """Iterate over chunks page by page (text and metadata, no vectors)."""
         offset = 0
         while True:
-            page = self._guard(
-                lambda offset=offset: self.chunks.get(
-                    where=where,
-                    ids=list(ids) if ids is not None else None,
-                    include=["documents", "metadatas"],
-                    limit=_READ_PAGE,
-                    offset=offset,
-                )
-            )
+            page = self._guard(partial(self._get_page, where, ids, offset))
             for chunk_id, text, meta in zip(
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
@@ -219,6 +212,15 @@ class ChunkStore:
             if len(page["ids"]) < _READ_PAGE:
                 return
             offset += _READ_PAGE
+
+    def _get_page(self, where: Where | None, ids: Sequence[str] | None, offset: int) -> Any:
+        return self.chunks.get(
+            where=where,
+            ids=list(ids) if ids is not None else None,
+            include=["documents", "metadatas"],
+            limit=_READ_PAGE,
+            offset=offset,
+        )
 
     def count_chunks(self) -> int:
         """Number of stored chunks (including orphans awaiting clean-up)."""
@@ -290,9 +292,7 @@ class ChunkStore:
         offset = 0
         while True:
             page = self._guard(
-                lambda offset=offset: self.registry.get(
-                    include=["documents"], limit=_READ_PAGE, offset=offset
-                )
+                partial(self.registry.get, include=["documents"], limit=_READ_PAGE, offset=offset)
             )
             for record_id, body in zip(page["ids"], page["documents"], strict=True):
                 if not record_id.startswith("__"):

@@ -185,7 +185,10 @@ def _groups(value: Any, label: str) -> tuple[tuple[str, ...], ...]:
         raise DatasetError(f"{label}: 'expected_answer_contains' must be a list of groups")
     groups: list[tuple[str, ...]] = []
     for number, group in enumerate(value, start=1):
-        items = [group] if isinstance(group, str) else group
+        items = [group] if isinstance(group, str | int) else group
+        if isinstance(items, list):
+            # YAML reads an unquoted 2040 as a number; whole numbers are safe to take as text.
+            items = [str(s) if isinstance(s, int) and not isinstance(s, bool) else s for s in items]
         if (
             not isinstance(items, list)
             or not items

@@ -237,7 +237,9 @@ def grade(
     if question.answerable:
         if question.expected_sources:
             checks.append(_retrieval_check(gold, unmatched_sources, rank, k, label))
-        missing = [] if obs.refused else missing_groups(obs.answer, question.expected_answer_contains)
+        missing = (
+            [] if obs.refused else missing_groups(obs.answer, question.expected_answer_contains)
+        )
         answer_correct = not obs.refused and not missing
         checks.append(_answer_check(obs.refused, missing))
         if not obs.refused and question.expected_sources and cited:

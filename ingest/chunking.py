@@ -91,9 +91,10 @@ def chunk_pages(
         if block.heading:
             packer.flush()
             section = block.text.rstrip(":")
-            packer.start_section(section)
-        for piece in _fitting_pieces(block.text, count_tokens, max_tokens):
-            packer.add(piece, block.page, section)
+            packer.start_section(block.text)
+            continue
+        for i, piece in enumerate(_fitting_pieces(block.text, count_tokens, max_tokens)):
+            packer.add(piece, block.page, section, same_block=i > 0)
     packer.flush()
     return packer.chunks
 
@@ -123,34 +124,42 @@ def _split_words(sentence: str, count_tokens: TokenCounter, max_tokens: int) -> 
 
 
 class _Packer:
-    """Greedily packs pieces into chunks, carrying trailing sentences as overlap."""
+    """Greedily packs pieces into chunks, carrying trailing sentences as overlap.
+
+    Word-piece counts add up over whitespace-separated text, so each piece is counted once and
+    a chunk's size is the sum of its pieces (no re-tokenising of growing chunks).
+    """
 
     def __init__(self, count_tokens: TokenCounter, max_tokens: int, overlap: int) -> None:
         self.count_tokens = count_tokens
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.chunks: list[TextChunk] = []
-        self._pieces: list[str] = []
+        self._pieces: list[tuple[str, int]] = []  # text (with its leading separator), tokens
         self._page: int | None = None
         self._section = ""
         self._fresh = 0  # pieces added since the last flush that are not overlap
 
-    def start_section(self, section: str) -> None:
-        self._section = section
-        self._pieces = [section] if section else []
+    @property
+    def _size(self) -> int:
+        return sum(tokens for _, tokens in self._pieces)
+
+    def start_section(self, heading: str) -> None:
+        self._pieces = [(heading, self.count_tokens(heading))]
         self._fresh = 0
 
-    def add(self, piece: str, page: int | None, section: str) -> None:
-        candidate = "\n".join([*self._pieces, piece])
-        if self._pieces and self.count_tokens(candidate) > self.max_tokens:
+    def add(self, piece: str, page: int | None, section: str, same_block: bool = False) -> None:
+        tokens = self.count_tokens(piece)
+        # Sentences of one paragraph are joined by a space, paragraphs by a line break.
+        piece = (" " if same_block else "\n") + piece
+        if self._pieces and self._size + tokens > self.max_tokens:
             self._emit()
             self._pieces = self._overlap_tail()
-            candidate = "\n".join([*self._pieces, piece])
-            if self.count_tokens(candidate) > self.max_tokens:
+            if self._size + tokens > self.max_tokens:
                 self._pieces = []
         if not self._fresh:
             self._page = page
-        self._pieces.append(piece)
+        self._pieces.append((piece, tokens))
         self._section = section
         self._fresh += 1
 
@@ -160,16 +169,17 @@ class _Packer:
 
     def _emit(self) -> None:
         if self._fresh:
-            self.chunks.append(TextChunk("\n".join(self._pieces), self._page, self._section))
+            text = "".join(piece for piece, _ in self._pieces).strip()
+            self.chunks.append(TextChunk(text, self._page, self._section))
         self._fresh = 0
 
-    def _overlap_tail(self) -> list[str]:
+    def _overlap_tail(self) -> list[tuple[str, int]]:
         if not self.overlap or not self._pieces:
             return []
-        sentences = split_sentences(self._pieces[-1])
-        tail: list[str] = []
-        for sentence in reversed(sentences):
-            if self.count_tokens(" ".join([sentence, *tail])) > self.overlap:
+        tail: list[tuple[str, int]] = []
+        for sentence in reversed(split_sentences(self._pieces[-1][0].strip())):
+            tokens = self.count_tokens(sentence)
+            if sum(t for _, t in tail) + tokens > self.overlap:
                 break
-            tail.insert(0, sentence)
-        return [" ".join(tail)] if tail else []
+            tail.insert(0, (sentence, tokens))
+        return [("\n" + " ".join(s for s, _ in tail), sum(t for _, t in tail))] if tail else []

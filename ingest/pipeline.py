@@ -15,13 +15,13 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from chatbot.domain import DocumentMetadata, ParsedDocument
+from chatbot.domain import CommitteeSession, DocumentMetadata, ParsedDocument
 from chatbot.embedding import CountingEmbeddings
 from chatbot.errors import DocumentLoadError, IngestLockedError
 from chatbot.settings import Settings
@@ -34,7 +34,7 @@ from ingest.sources import SourceDocument
 log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "1"
-_EMBED_BATCH_CHUNKS = 128
+_EMBED_BATCH_CHUNKS = 256
 _HEADER_TOKENS = 40
 
 
@@ -359,9 +359,28 @@ def _short(fingerprint: str) -> str:
 
 def _apply_overrides(metadata: DocumentMetadata, source: SourceDocument, content_hash: str) -> None:
     for key, value in source.overrides.items():
-        if value not in (None, "", []):
-            setattr(metadata, key, value)
+        # Keys that are no metadata field (OParl originators, …) are kept for later use.
+        if key not in _OVERRIDE_FIELDS or value in (None, "", []):
+            continue
+        if key == "committees":  # JSON-shaped sessions from sidecars or OParl
+            value = [_committee_session(v) for v in value]
+        setattr(metadata, key, value)
     metadata.visibility = source.visibility
     metadata.content_hash = content_hash
     if not metadata.source:
         metadata.source = source.source
+
+
+_OVERRIDE_FIELDS = {f.name for f in fields(DocumentMetadata)} - {
+    "document_id",
+    "visibility",
+    "content_hash",
+}
+
+
+def _committee_session(value: CommitteeSession | dict[str, Any]) -> CommitteeSession:
+    """A session from a dict; keys CommitteeSession does not (yet) know, e.g. role, are dropped."""
+    if isinstance(value, CommitteeSession):
+        return value
+    known = {f.name for f in fields(CommitteeSession)}
+    return CommitteeSession(**{k: v for k, v in value.items() if k in known})

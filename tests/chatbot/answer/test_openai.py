@@ -191,3 +191,18 @@ def test_fake_runs_as_a_subprocess_controlled_over_http(answer_request: AnswerRe
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_condense_falls_back_to_the_rules_when_the_model_fails(
+    openai_fake: RunningServer,
+) -> None:
+    from chatbot.condense import condense_rule_based
+
+    openai_fake.state.control.fail_next, openai_fake.state.control.fail_status = 10, 500
+    history = [Turn("Wann wird die Grundschule saniert?", "Ab Sommer 2025 [1].")]
+
+    standalone = backend_for(openai_fake.url, max_retries=0).condense(
+        "Und was kostet das?", history
+    )
+
+    assert standalone == condense_rule_based("Und was kostet das?", history)

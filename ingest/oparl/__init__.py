@@ -1,0 +1,6 @@
+"""The OParl connector: sync a council information system's OParl 1.1 API into the index."""
+
+from ingest.oparl.client import USER_AGENT, OParlClient, OParlError
+from ingest.oparl.sync import OParlSync, sync_oparl
+
+__all__ = ["USER_AGENT", "OParlClient", "OParlError", "OParlSync", "sync_oparl"]
