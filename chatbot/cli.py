@@ -240,7 +240,14 @@ def evaluate(
         list[str] | None,
         typer.Option(help="METRIC=VALUE: exit non-zero when a metric is below its bound."),
     ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=VALUE: exit non-zero when a latency or rate is above it."),
+    ] = None,
     k: Annotated[int, typer.Option(help="Documents considered for retrieval metrics.")] = 5,
+    judge: Annotated[
+        bool, typer.Option(help="Also judge grounding with the configured generative model.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report JSON.")] = False,
 ) -> None:
     """Run a regression question set and report retrieval, answer and grounding metrics."""
@@ -252,7 +259,9 @@ def evaluate(
         report_dir=report,
         baseline=baseline,
         fail_under=fail_under or [],
+        fail_over=fail_over or [],
         k=k,
+        judge=judge,
         as_json=as_json,
     )
     if code:

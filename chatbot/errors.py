@@ -66,3 +66,19 @@ class NotFoundError(SchaengelError):
     """A requested document does not exist or is not visible to the caller."""
 
     message_de = "Das Dokument wurde nicht gefunden."
+
+
+class OParlError(SchaengelError):
+    """An OParl request failed (after retries) or the answer is not what OParl promises.
+
+    ``transient`` tells a failure worth retrying in the next sync (429, 5xx, connection)
+    from a permanent one (404, invalid JSON, file too large).
+    """
+
+    message_de = "Das Ratsinformationssystem (OParl) antwortet nicht oder fehlerhaft."
+
+    def __init__(self, url: str, reason: str, *, transient: bool = False) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.transient = transient

@@ -59,7 +59,7 @@ def split_answer(text: str) -> list[AnswerSentence]:
 
 def _markers_after_punctuation(text: str) -> str:
     """Move "[1]" written after the full stop before it, so it stays with its sentence."""
-    return re.sub(r"([.!?])((?:\s*\[\d{1,2}\])+)", r"\2\1", text)
+    return re.sub(r"([.!?:;])((?:\s*\[\d{1,2}\])+)", r"\2\1", text)
 
 
 def numbers(text: str) -> set[str]:

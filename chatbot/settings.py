@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         1.0, ge=0, description="Weight of the German BM25 ranking in rank fusion."
     )
     fusion_dense_weight: float = Field(
-        0.5, ge=0, description="Weight of the dense (embedding) ranking in rank fusion."
+        0.3, ge=0, description="Weight of the dense (embedding) ranking in rank fusion."
     )
 
     # --- answering -----------------------------------------------------------------------

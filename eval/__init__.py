@@ -1,0 +1,1 @@
+"""Evaluation: question sets → the AskService → metrics → reports → a regression gate."""

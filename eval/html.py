@@ -59,6 +59,7 @@ def _e(value: Any) -> str:
 def metric_chart(report: Mapping[str, Any]) -> str:
     """Horizontal bars for every rate metric; current beside baseline when one is given."""
     compared = baseline_metrics(report)
+    k = report["settings"].get("k")
     names = list(RATE_METRICS)
     label_w, bar_w, value_w = 330, 420, 70
     per_row = 2 if compared else 1
@@ -72,7 +73,7 @@ def metric_chart(report: Mapping[str, Any]) -> str:
         parts.append(_legend(label_w, 6))
     for i, name in enumerate(names):
         y = legend_h + i * row_h
-        label = metric_label(name)
+        label = metric_label(name, k)
         if not METRICS[name].higher_is_better:
             label += " ↓"
         parts.append(
@@ -94,18 +95,18 @@ def metric_chart(report: Mapping[str, Any]) -> str:
                 f'fill="{INK}">{_e(format_value(name, value))}</text>'
             )
     axis_y = legend_h + len(names) * row_h + 2
+    grid: list[str] = []  # drawn first, so that bars lie on top of the grid lines
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         x = label_w + tick * bar_w
-        parts.append(
+        grid.append(
             f'<line x1="{x:.1f}" y1="{legend_h}" x2="{x:.1f}" y2="{axis_y}" '
             f'stroke="#c8c8c8" stroke-width="1"/>'
-        )
-        parts.append(
             f'<text x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="11" '
             f'fill="{MUTED}">{tick:g}</text>'
         )
+    parts = grid + parts
     summary = "; ".join(
-        f"{metric_label(n)} {format_value(n, report['metrics'].get(n))}"
+        f"{metric_label(n, k)} {format_value(n, report['metrics'].get(n))}"
         + (
             f" (Basis / baseline {format_value(n, compared.get(n, {}).get('baseline'))})"
             if compared
@@ -212,6 +213,7 @@ def _svg(
 # --- tables --------------------------------------------------------------------------------
 def _metric_table(report: Mapping[str, Any]) -> str:
     compared = baseline_metrics(report)
+    k = report["settings"].get("k")
     head = "<tr><th scope='col'>Kennzahl / metric</th><th scope='col'>Wert / value</th>"
     if compared:
         head += "<th scope='col'>Basis / baseline</th><th scope='col'>Δ</th>"
@@ -219,7 +221,7 @@ def _metric_table(report: Mapping[str, Any]) -> str:
     rows = []
     for name, info in METRICS.items():
         cells = [
-            f"<th scope='row'>{_e(metric_label(name))} <code>{_e(name)}</code></th>",
+            f"<th scope='row'>{_e(metric_label(name, k))} <code>{_e(name)}</code></th>",
             f"<td class='num'>{_e(format_value(name, report['metrics'].get(name)))}</td>",
         ]
         if compared:

@@ -141,7 +141,8 @@ def summary_text(report: Mapping[str, Any]) -> str:
     """The readable summary printed by ``schaengel eval`` (metric table, then failures)."""
     settings = report["settings"]
     compared = baseline_metrics(report)
-    width = max(len(metric_label(n)) for n in METRICS) + 2
+    k = settings.get("k")
+    width = max(len(metric_label(n, k)) for n in METRICS) + 2
     header = f"{'Kennzahl / metric':<{width}}{'Wert':>10}"
     if compared:
         header += f"{'Basis':>10}{'Δ':>10}"
@@ -153,7 +154,7 @@ def summary_text(report: Mapping[str, Any]) -> str:
         "-" * len(header),
     ]
     for name in METRICS:
-        line = f"{metric_label(name):<{width}}{format_value(name, report['metrics'][name]):>10}"
+        line = f"{metric_label(name, k):<{width}}{format_value(name, report['metrics'][name]):>10}"
         if compared:
             row = compared.get(name, {})
             line += f"{format_value(name, row.get('baseline')):>10}"
@@ -189,6 +190,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     """The report as Markdown: settings, metric table, gate, regressions, failures, questions."""
     settings = report["settings"]
     compared = baseline_metrics(report)
+    k = settings.get("k")
     lines = [
         "# Schängel – Auswertung / evaluation report",
         "",
@@ -212,7 +214,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     else:
         lines += ["| Kennzahl / metric | Wert / value |", "| --- | ---: |"]
     for name in METRICS:
-        cells = [f"{metric_label(name)} (`{name}`)", format_value(name, report["metrics"][name])]
+        cells = [f"{metric_label(name, k)} (`{name}`)", format_value(name, report["metrics"][name])]
         if compared:
             row = compared.get(name, {})
             cells += [format_value(name, row.get("baseline")), format_delta(name, row.get("delta"))]

@@ -8,6 +8,7 @@ request id; nothing ever includes a stack trace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -165,7 +166,7 @@ def error_response(
     code: str,
     message: str,
     request_id: str | None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     details: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     """A JSON error response."""

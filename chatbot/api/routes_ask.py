@@ -57,16 +57,14 @@ def history_turns(history: list[HistoryTurn | str], state: AppState) -> list[Tur
     limit = state.settings.max_question_chars
     turns: list[Turn] = []
     for item in history[-state.settings.max_history_turns :] if history else []:
-        turn = HistoryTurn(question=item) if isinstance(item, str) else item
+        turn = HistoryTurn(question=item, answer="") if isinstance(item, str) else item
         if len(turn.question) > limit:
             raise QuestionTooLongError(limit)
         turns.append(Turn(turn.question.strip(), turn.answer.strip()))
     return turns
 
 
-def ask_options(
-    audience: Audience, fields: FilterFields | None, history: list[Turn]
-) -> AskOptions:
+def ask_options(audience: Audience, fields: FilterFields | None, history: list[Turn]) -> AskOptions:
     """The service options for one request."""
     return AskOptions(audience=audience, filters=search_filters(fields), history=history)
 
@@ -123,7 +121,9 @@ async def ask(
     status_code=status.HTTP_201_CREATED,
     summary="Rückmeldung zu einer Antwort",
 )
-async def feedback(body: FeedbackRequest, state: State, audience: CallerAudience) -> FeedbackResponse:
+async def feedback(
+    body: FeedbackRequest, state: State, audience: CallerAudience
+) -> FeedbackResponse:
     """Store a thumbs up/down (and an optional comment) for an answer id."""
     answer_id = str(body.answer_id)
     comment = (body.comment or "").strip() or None

@@ -144,4 +144,3 @@ def _pieces(text: str, words: int = 8) -> list[str]:
 async def models() -> ModelList:
     """The one model this service offers."""
     return ModelList(data=[ModelCard(id=MODEL_ID, created=_CREATED, owned_by="schaengel")])
-

@@ -12,10 +12,11 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import httpx
 
-from chatbot.errors import SchaengelError
+from chatbot.errors import OParlError
 from chatbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,22 +26,6 @@ _JSON = "application/json"
 _ANY = "*/*"
 _MAX_WAIT_SECONDS = 300.0  # a longer Retry-After is cut: the sync must end some time
 T = TypeVar("T")
-
-
-class OParlError(SchaengelError):
-    """An OParl request failed (after retries) or the answer is not what OParl promises.
-
-    ``transient`` tells a failure worth retrying in the next sync (429, 5xx, connection)
-    from a permanent one (404, invalid JSON, file too large).
-    """
-
-    message_de = "Das Ratsinformationssystem (OParl) antwortet nicht oder fehlerhaft."
-
-    def __init__(self, url: str, reason: str, *, transient: bool = False) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.transient = transient
 
 
 class _Retry(Exception):
@@ -116,10 +101,13 @@ class OParlClient:
     def iter_list(self, url: str) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         """Pages of an OParl list as (objects, next page URL), following ``links.next``."""
         next_url: str | None = url
-        while next_url:
+        visited: set[str] = set()
+        while next_url and next_url not in visited:
+            visited.add(next_url)
             page = self.get_json(next_url)
             objects = [item for item in page.get("data") or [] if isinstance(item, dict)]
-            next_url = next_link(page)
+            following = next_link(page)
+            next_url = urljoin(next_url, following) if following else None
             yield objects, next_url
 
     def download(self, url: str) -> bytes:

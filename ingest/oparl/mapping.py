@@ -11,9 +11,9 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
+from chatbot.errors import OParlError
 from chatbot.references import DOC_TYPES
 from ingest.loaders.base import supported_suffixes
-from ingest.oparl.client import OParlError
 
 Lookup = Callable[[str], dict[str, Any]]
 """Fetches (and caches) an OParl object by URL; raises OParlError."""

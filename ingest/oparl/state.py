@@ -86,6 +86,7 @@ class SyncState:
             "fingerprints": self.fingerprints,
             "retry": self.retry,
         }
+        tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".tmp")
@@ -95,6 +96,8 @@ class SyncState:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except OSError as exc:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
             raise IngestWriteError(f"writing the OParl sync state failed: {exc}") from None
 
 

@@ -10,26 +10,28 @@ failed or interrupted sync resumes at the page where it stopped.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
+import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 import httpx
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from chatbot.domain import PageText, RawDocument, Visibility
+from chatbot.domain import RawDocument, Visibility
 from chatbot.embedding import CountingEmbeddings
-from chatbot.errors import DocumentLoadError, IngestLockedError
+from chatbot.errors import IngestLockedError, OParlError
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore
-from ingest.loaders.base import loader_for
-from ingest.oparl.client import ObjectCache, OParlClient, OParlError, next_link
+from ingest.oparl.client import ObjectCache, OParlClient, next_link
+from ingest.oparl.files import Fetched, fetch_file, inline_text, load_now, text_document
 from ingest.oparl.mapping import FileRef, PaperFields, Problem, paper_fields, paper_files
 from ingest.oparl.state import SyncState, state_path
 from ingest.pipeline import Failure, IngestPipeline, IngestReport
@@ -53,9 +55,14 @@ def sync_oparl(
     url: str,
     *,
     visibility: Visibility | None = None,
-    show_progress: bool = False,
+    show_progress: bool | None = None,
 ) -> IngestReport:
-    """Bring the index in line with an OParl System or Body endpoint (incrementally)."""
+    """Bring the index in line with an OParl System or Body endpoint (incrementally).
+
+    ``show_progress`` defaults to a progress bar when stderr is a terminal.
+    """
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
     sync = OParlSync(
         container.settings,
         container.store,
@@ -90,7 +97,7 @@ class OParlSync:
     def run(self, url: str) -> IngestReport:
         """Sync one endpoint; OParlError when its entry object cannot be read at all."""
         report = IngestReport()
-        started = datetime.now(UTC)
+        started = time.perf_counter()
         lock_path = state_path(self.settings.data_dir, url).with_suffix(".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(lock_path))
@@ -107,7 +114,7 @@ class OParlSync:
                 _SyncRun(self, url, state, client, pool, report).execute()
         finally:
             lock.release()
-        report.seconds = (datetime.now(UTC) - started).total_seconds()
+        report.seconds = time.perf_counter() - started
         return report
 
 
@@ -121,15 +128,6 @@ class _PaperJob:
     document_ids: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     files_incomplete: bool = False
-
-
-@dataclass
-class _Fetched:
-    """A downloaded and parsed file, or why that failed."""
-
-    raw: RawDocument | None = None
-    content_key: str | None = None
-    problem: Problem | None = None
 
 
 class _SyncRun:
@@ -151,6 +149,7 @@ class _SyncRun:
         self.pool = pool
         self.report = report
         self.cache = ObjectCache(client, keep=_CACHED_FIELDS)
+        self.removals: list[str] = []
         self.bar = tqdm(desc="Drucksachen", unit="Drs.", disable=not sync.show_progress)
 
     # --- walk -------------------------------------------------------------------------------
@@ -215,6 +214,7 @@ class _SyncRun:
                 self.state.save()
                 return
             following = next_link(page)
+            following = urljoin(next_url, following) if following else None
             self._process([p for p in page.get("data") or [] if isinstance(p, dict)])
             progress.resume_url = following
             progress.resume_started = started if following else None
@@ -251,23 +251,26 @@ class _SyncRun:
         for job in jobs:
             for ref in job.files:
                 document_id = job.document_ids[ref.file_id]
+                if document_id in failed_docs or any(s.document_id == document_id for s in sources):
+                    continue  # a File of two papers on this page: ingested once
                 source = self._source(job, ref, fetched.get(ref.file_id))
                 if source is None:
                     failed_docs.add(document_id)
                 else:
                     sources.append(source)
-        part = self.sync.pipeline.run(sources)
+        part = self.sync.pipeline.run(sources) if sources else IngestReport()
         _merge(self.report, part)
         failed_sources = {f.path for f in part.failures}
         fingerprints = {s.document_id: s.fingerprint for s in sources}
         for job in jobs:
             for ref in job.files:
                 document_id = job.document_ids[ref.file_id]
-                if document_id in failed_docs or ref.file_id in failed_sources:
-                    self.state.fingerprints.pop(document_id, None)
-                else:
+                if document_id in fingerprints and ref.file_id not in failed_sources:
                     self.state.fingerprints[document_id] = fingerprints[document_id]
+                else:
+                    self.state.fingerprints.pop(document_id, None)
             self._record_paper(job)
+        self._flush_removals()
         self.bar.update(len(papers))
 
     def _plan(self, paper: dict[str, Any]) -> _PaperJob:
@@ -281,23 +284,24 @@ class _SyncRun:
         job.files_incomplete = len(problems) > before
         return job
 
-    def _prefetch(self, jobs: list[_PaperJob]) -> dict[str, _Fetched]:
+    def _prefetch(self, jobs: list[_PaperJob]) -> dict[str, Fetched]:
         """Download and parse, in parallel, the files that are new or changed."""
         refs = [ref for job in jobs for ref in job.files if self._needs_download(job, ref)]
-        return dict(zip([r.file_id for r in refs], self.pool.map(self._fetch, refs), strict=True))
+        results = self.pool.map(functools.partial(fetch_file, self.client), refs)
+        return dict(zip([r.file_id for r in refs], results, strict=True))
 
     def _needs_download(self, job: _PaperJob, ref: FileRef) -> bool:
-        if _inline_text(ref.file) or ref.loader_name is None:
+        if inline_text(ref.file) or ref.loader_name is None:
             return False
         fingerprint = ref.fingerprint(self.sync.visibility)
         known = self.state.fingerprints.get(job.document_ids[ref.file_id])
         return fingerprint is None or fingerprint != known
 
     def _source(
-        self, job: _PaperJob, ref: FileRef, fetched: _Fetched | None
+        self, job: _PaperJob, ref: FileRef, fetched: Fetched | None
     ) -> SourceDocument | None:
         """The SourceDocument of one file, or None (with a recorded problem) if it has none."""
-        text = _inline_text(ref.file)
+        text = inline_text(ref.file)
         if not text and ref.loader_name is None:
             kind = ref.file.get("mimeType") or PurePosixPath(str(ref.file.get("fileName"))).suffix
             job.problems.append(Problem(ref.file_id, f"unsupported file type {kind or '?'}"))
@@ -311,11 +315,11 @@ class _SyncRun:
         assert fingerprint is not None  # files without a content key were downloaded
         load: Callable[[], RawDocument]
         if text:
-            load = _constant(RawDocument(source=ref.file_id, pages=[PageText(None, text)]))
+            load = _constant(text_document(ref))
         elif fetched is not None and fetched.raw is not None:
             load = _constant(fetched.raw)
         else:  # unchanged by the state; loaded only if the index disagrees (e.g. new model)
-            load = functools.partial(self._load_now, ref)
+            load = functools.partial(load_now, self.client, ref)
         return SourceDocument(
             document_id=job.document_ids[ref.file_id],
             source=ref.file_id,
@@ -325,41 +329,6 @@ class _SyncRun:
             source_root=self.url,
             overrides=ref.overrides,
         )
-
-    def _fetch(self, ref: FileRef) -> _Fetched:
-        """Download a file (downloadUrl, else accessUrl) and read it with our loader."""
-        urls = list(dict.fromkeys(_file_urls(ref.file)))
-        if not urls:
-            return _Fetched(problem=Problem(ref.file_id, "File has no accessUrl or downloadUrl"))
-        error: OParlError | None = None
-        for url in urls:
-            try:
-                data = self.client.download(url)
-            except OParlError as exc:
-                error = exc
-                continue
-            try:
-                if not data.strip():
-                    raise DocumentLoadError("empty file")
-                assert ref.loader_name is not None
-                raw = loader_for(ref.loader_name)(data, ref.file_id)
-            except DocumentLoadError as exc:
-                return _Fetched(problem=Problem(url, str(exc)))
-            except Exception as exc:  # a loader bug on odd input must not end the sync
-                log.exception("loader failed on %s", url)
-                return _Fetched(problem=Problem(url, f"unreadable: {type(exc).__name__}"))
-            key = None if ref.content_key else "sha256:" + hashlib.sha256(data).hexdigest()
-            return _Fetched(raw=raw, content_key=key)
-        assert error is not None
-        problem = Problem(error.url, f"download failed: {error.reason}", error.transient)
-        return _Fetched(problem=problem)
-
-    def _load_now(self, ref: FileRef) -> RawDocument:
-        fetched = self._fetch(ref)
-        if fetched.raw is None:
-            problem = fetched.problem or Problem(ref.file_id, "no content")
-            raise DocumentLoadError(f"{problem.url}: {problem.reason}")
-        return fetched.raw
 
     # --- state ------------------------------------------------------------------------------
     def _record_paper(self, job: _PaperJob) -> None:
@@ -389,7 +358,13 @@ class _SyncRun:
     def _remove_documents(self, document_ids: Sequence[str]) -> None:
         for document_id in document_ids:
             self.state.fingerprints.pop(document_id, None)
-        present = [d for d in document_ids if self.sync.store.get_document(d) is not None]
+            if document_id not in self.removals:
+                self.removals.append(document_id)
+
+    def _flush_removals(self) -> None:
+        """Remove the page's gone documents in one pipeline call (one index generation)."""
+        present = [d for d in self.removals if self.sync.store.get_document(d) is not None]
+        self.removals.clear()
         if present:
             self.report.removed += self.sync.pipeline.remove(present)
 
@@ -416,15 +391,6 @@ def _document_id(fields: PaperFields, ref: FileRef) -> str:
     file_name = str(ref.file.get("name") or PurePosixPath(str(ref.file.get("fileName"))).stem)
     parts = [fields.reference, file_name if ref.auxiliary or not fields.reference else ""]
     return document_id_for(ref.file_id, " ".join(p for p in parts if p) or "oparl")
-
-
-def _inline_text(file: dict[str, Any]) -> str:
-    text = file.get("text")
-    return text if isinstance(text, str) and text.strip() else ""
-
-
-def _file_urls(file: dict[str, Any]) -> list[str]:
-    return [u for u in (file.get("downloadUrl"), file.get("accessUrl")) if isinstance(u, str) and u]
 
 
 def _constant(raw: RawDocument) -> Callable[[], RawDocument]:

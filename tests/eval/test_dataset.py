@@ -116,7 +116,7 @@ def test_unknown_format_and_missing_file_are_clear_errors(tmp_path: Path) -> Non
         load_questions(tmp_path / "nope.jsonl")
     csv = tmp_path / "set.csv"
     csv.write_text("id,question\n")
-    with pytest.raises(DatasetError, match="use .jsonl or .yaml"):
+    with pytest.raises(DatasetError, match=r"use \.jsonl or \.yaml"):
         load_questions(csv)
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from eval.metrics import (
     METRICS,
+    Check,
+    QuestionResult,
     compute_metrics,
     first_gold_rank,
     missing_groups,
@@ -16,7 +18,8 @@ from tests.eval.helpers import graded, observe, question
 REFUSAL = "Dazu habe ich in den vorliegenden Dokumenten keine Information gefunden."
 
 
-def check(result, name):  # type: ignore[no-untyped-def]
+def check(result: QuestionResult, name: str) -> Check:
+    """The check called ``name``."""
     return next(c for c in result.checks if c.name == name)
 
 
@@ -82,10 +85,10 @@ def test_refusal_of_an_answerable_question_is_a_false_refusal() -> None:
 
 
 def test_correct_refusal_and_wrong_answer_to_unanswerable_questions() -> None:
-    unanswerable = question("u1", answerable=False, expected_sources=(), expected_answer_contains=())
-    refused = graded(unanswerable, observe(REFUSAL, refused=True))
+    none: dict = {"answerable": False, "expected_sources": (), "expected_answer_contains": ()}
+    refused = graded(question("u1", **none), observe(REFUSAL, refused=True))
     answered = graded(
-        question("u2", answerable=False, expected_sources=(), expected_answer_contains=()),
+        question("u2", **none),
         observe("Die Sanierung kostet 14,1 Mio. Euro. [1]", {1: "bv-1"}),
     )
 
@@ -132,7 +135,9 @@ def test_first_gold_rank_only_looks_at_the_top_k() -> None:
 
 
 def test_citation_precision_is_the_share_of_cited_documents_that_are_gold() -> None:
-    answer = "Die Sanierung kostet 14,1 Mio. Euro. [1] Für einen Neubau wären es 13,2 Mio. Euro. [2]"
+    answer = (
+        "Die Sanierung kostet 14,1 Mio. Euro. [1] Für einen Neubau wären es 13,2 Mio. Euro. [2]"
+    )
     result = graded(question(), observe(answer, {1: "bv-1", 2: "uv-1"}))
 
     assert result.citation_precision == 0.5
