@@ -25,7 +25,8 @@ _FOLLOW_UP_START = re.compile(
     r"^\s*(und|aber|also|außerdem|auch|und was|and|also|what about|how about|but)\b", re.I
 )
 _QUESTION_WORDS = frozenset(
-    "wann wie wer was wo warum wieso weshalb welche welcher welches wieviel viel hoch teuer "
+    "wann wie wer was wo warum wieso weshalb welche welcher welches welchen welchem wieviel "
+    "wieviele viel viele vielen hoch hohe hoher teuer lange seit "
     "when how who what where why which much many ".split()
 )
 

@@ -19,6 +19,13 @@ VISIBILITIES: tuple[Visibility, ...] = ("public", "internal")
 AUDIENCES: tuple[Audience, ...] = ("public", "staff")
 
 
+# Sections that state what a document decides, asks or answers.
+DECISIVE_SECTIONS = frozenset(
+    {"Beschlussempfehlung", "Beschlussvorschlag", "Beschluss", "Antrag", "Stellungnahme",
+     "Antwort", "Unterrichtung", "Anfrage", "Zusammenfassung", "Ergebnis"}
+)  # fmt: skip
+
+
 def visible_to(audience: Audience) -> list[Visibility]:
     """The visibilities an audience may retrieve: the public sees public documents only."""
     return ["public"] if audience == "public" else ["public", "internal"]

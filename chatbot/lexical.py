@@ -9,6 +9,7 @@ chunk metadata *before* scoring, with the same ``where`` dialect as Chroma.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import pickle
@@ -29,7 +30,11 @@ log = logging.getLogger(__name__)
 
 K1 = 1.2
 B = 0.75
-_FORMAT = 2
+_FORMAT = 3
+TITLE_WEIGHT = 0.5
+SUFFIX_WEIGHT = 0.6
+MIN_SUFFIX = 5
+MAX_EXPANSIONS = 20
 
 
 @dataclass
@@ -47,6 +52,8 @@ class LexicalIndex:
         self.metadatas: list[dict[str, Any]] = []
         self.lengths: list[int] = []
         self.parts: list[tuple[str, ...]] = []
+        self.titles: list[tuple[str, ...]] = []
+        self.title_postings: dict[str, set[int]] = {}
         self.postings: dict[str, dict[int, int]] = {}
         self.docs: dict[str, _Doc] = {}
         self.vocabulary: set[str] = set()
@@ -56,6 +63,7 @@ class LexicalIndex:
         self._total_length = 0
         self._lock = threading.RLock()
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._reversed: list[str] | None = None
 
     # --- maintenance ------------------------------------------------------------------
     def active_hashes(self) -> dict[str, str]:
@@ -81,10 +89,16 @@ class LexicalIndex:
                 self._remove_chunk(slot)
 
     def _add_chunk(self, chunk: Any) -> int:
-        base = base_terms(_indexed_text(chunk.page_content, chunk.metadata))
+        meta = chunk.metadata
+        base = base_terms(f"{meta.get('reference', '')}\n{chunk.page_content}")
         # Compound parts depend on the vocabulary at this moment: kept for exact removal.
         parts = tuple(compound_parts(base, self.vocabulary))
-        self.vocabulary.update(t for t in base if "/" not in t)
+        title_base = base_terms(str(meta.get("title", "")))
+        title = tuple(unique(title_base + compound_parts(title_base, self.vocabulary)))
+        new_words = {t for t in base + title_base if "/" not in t} - self.vocabulary
+        if new_words:
+            self.vocabulary.update(new_words)
+            self._reversed = None
         terms = base + list(parts)
         slot = self._free.pop() if self._free else len(self.chunk_ids)
         if slot == len(self.chunk_ids):
@@ -93,20 +107,25 @@ class LexicalIndex:
             self.metadatas.append({})
             self.lengths.append(0)
             self.parts.append(())
+            self.titles.append(())
         self.chunk_ids[slot] = chunk.id
         self.texts[slot] = chunk.page_content
-        self.metadatas[slot] = dict(chunk.metadata)
+        self.metadatas[slot] = dict(meta)
         self.lengths[slot] = len(terms)
         self.parts[slot] = parts
+        self.titles[slot] = title
         for term, tf in Counter(terms).items():
             self.postings.setdefault(term, {})[slot] = tf
             self._arrays.pop(term, None)
+        for term in title:
+            self.title_postings.setdefault(term, set()).add(slot)
         self._live += 1
         self._total_length += len(terms)
         return slot
 
     def _remove_chunk(self, slot: int) -> None:
-        terms = base_terms(_indexed_text(self.texts[slot], self.metadatas[slot]))
+        meta = self.metadatas[slot]
+        terms = base_terms(f"{meta.get('reference', '')}\n{self.texts[slot]}")
         for term in set(terms) | set(self.parts[slot]):
             posting = self.postings.get(term)
             if posting is not None:
@@ -114,6 +133,12 @@ class LexicalIndex:
                 self._arrays.pop(term, None)
                 if not posting:
                     del self.postings[term]
+        for term in self.titles[slot]:
+            holders = self.title_postings.get(term)
+            if holders is not None:
+                holders.discard(slot)
+                if not holders:
+                    del self.title_postings[term]
         self._total_length -= self.lengths[slot]
         self._live -= 1
         self.chunk_ids[slot] = None
@@ -121,13 +146,47 @@ class LexicalIndex:
         self.metadatas[slot] = {}
         self.lengths[slot] = 0
         self.parts[slot] = ()
+        self.titles[slot] = ()
         self._free.append(slot)
 
     # --- search -----------------------------------------------------------------------
     def query_terms(self, query: str) -> list[str]:
         """The analysed terms of a query (stems, compound parts, reference numbers)."""
-        base = base_terms(query)
+        base = [self._known_form(term) for term in base_terms(query)]
         return unique(base + compound_parts(base, self.vocabulary))
+
+    def weighted_query_terms(self, query: str) -> dict[str, float]:
+        """Query terms with weights: the terms themselves, plus compounds ending in them.
+
+        German compounds are head-final: a "Kostenschätzung" is a "Schätzung", so a question
+        about a "Schätzung" also matches it (with a lower weight).
+        """
+        weights = dict.fromkeys(self.query_terms(query), 1.0)
+        for term in list(weights):
+            for compound in self._compounds_ending_in(term):
+                weights.setdefault(compound, SUFFIX_WEIGHT)
+        return weights
+
+    def _compounds_ending_in(self, term: str) -> list[str]:
+        if len(term) < MIN_SUFFIX or "/" in term or term.isdigit():
+            return []
+        if self._reversed is None:
+            self._reversed = sorted(word[::-1] for word in self.vocabulary)
+        key = term[::-1]
+        found: list[str] = []
+        start = bisect.bisect_left(self._reversed, key)
+        for reversed_word in self._reversed[start : start + MAX_EXPANSIONS + 1]:
+            if not reversed_word.startswith(key):
+                break
+            if len(reversed_word) > len(key):
+                found.append(reversed_word[::-1])
+        return found[:MAX_EXPANSIONS]
+
+    def _known_form(self, term: str) -> str:
+        """Map a participle the corpus never uses to its stem ("gekostet" → "kost")."""
+        if term not in self.vocabulary and term.startswith("ge") and term[2:] in self.vocabulary:
+            return term[2:]
+        return term
 
     def search(self, query: str, k: int, where: Where | None = None) -> list[tuple[int, float]]:
         """Top-k (slot, BM25 score) among chunks matching ``where``."""
@@ -136,12 +195,17 @@ class LexicalIndex:
                 return []
             scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
             avgdl = self._total_length / self._live
-            for term in self.query_terms(query):
+            for term, weight in self.weighted_query_terms(query).items():
                 arrays = self._term_arrays(term, avgdl)
-                if arrays is None:
-                    continue
-                slots, weights = arrays
-                scores[slots] += weights
+                if arrays is not None:
+                    slots, weights = arrays
+                    scores[slots] += weight * weights
+                holders = self.title_postings.get(term)
+                if holders:
+                    # The document title is evidence for each of its chunks, without BM25's
+                    # length normalisation (which would favour tiny header chunks).
+                    title_slots = np.fromiter(holders, dtype=np.int64, count=len(holders))
+                    scores[title_slots] += weight * TITLE_WEIGHT * self.idf(term)
             candidates = np.nonzero(scores)[0]
             if where is not None:
                 candidates = np.array(
@@ -190,7 +254,8 @@ class LexicalIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with self._lock:
-            state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_arrays")}
+            transient = ("_lock", "_arrays", "_reversed")
+            state = {k: v for k, v in self.__dict__.items() if k not in transient}
             with tmp.open("wb") as handle:
                 pickle.dump((_FORMAT, state), handle, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
@@ -207,6 +272,7 @@ class LexicalIndex:
             return None
         index = cls()
         index.__dict__.update(state)
+        index._reversed = None
         return index
 
 
@@ -265,11 +331,6 @@ class LexicalIndexManager:
             if self.path is not None:
                 index.save(self.path)
         return index
-
-
-def _indexed_text(text: str, metadata: dict[str, Any]) -> str:
-    """A chunk is found by its reference number and document title as well as its text."""
-    return f"{metadata.get('reference', '')} {metadata.get('title', '')}\n{text}"
 
 
 def _in(key: str, values: list[str]) -> Where:

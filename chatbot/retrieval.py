@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from chatbot.domain import Audience, Visibility, visible_to
+from chatbot.domain import DECISIVE_SECTIONS, Audience, Visibility, visible_to
 from chatbot.lexical import LexicalIndex, LexicalIndexManager
 from chatbot.references import DOC_TYPES, find_references
 from chatbot.settings import Settings
@@ -201,7 +201,9 @@ class HybridRetriever:
         related: list[RetrievedChunk] = []
         for reference in references:
             own = _and(where, {"reference": reference})
-            named.extend(self._best_of_documents(query, index, own, ranked, per_document=2))
+            best = self._best_of_documents(query, index, own, ranked, per_document=2)
+            named.extend(best)
+            named.extend(_decisive_chunks(index, {item.document_id for item in best}))
             refers = _and(where, {"references": {"$contains": reference}})
             related.extend(self._best_of_documents(query, index, refers, ranked, per_document=1))
         seen: set[str] = set()
@@ -244,6 +246,19 @@ class HybridRetriever:
                     for cid, text, meta in (index.chunk(s) for s in slots)
                 ]
         return [item for items in picked.values() for item in items]
+
+
+def _decisive_chunks(index: LexicalIndex, document_ids: set[str]) -> list[RetrievedChunk]:
+    """The first chunk of each document's decisive section (Beschlussempfehlung, Antwort …)."""
+    found = []
+    for document_id in sorted(document_ids):
+        for slot in index.document_slots(document_id):
+            chunk_id, text, meta = index.chunk(slot)
+            if meta.get("section") in DECISIVE_SECTIONS:
+                document = Document(id=chunk_id, page_content=text, metadata=meta)
+                found.append(RetrievedChunk(document, 0.0, via_reference=True))
+                break
+    return found
 
 
 def _matching_documents(index: LexicalIndex, where: Where) -> list[str]:

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     max_concurrent_answers: int = Field(
         4, ge=1, le=256, description="Answers generated at the same time per process."
     )
+    answer_queue_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description="How long a request waits for a free answer slot (503 after).",
+    )
     log_questions: bool = Field(
         False, description="Log question text and keep it with feedback (off: data minimisation)."
     )

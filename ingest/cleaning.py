@@ -56,6 +56,7 @@ _DATE_START = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2,4}\b")
 # Form rows never end a sentence; "mehrheitl." is the one voting word with a full stop.
 _SENTENCE_END = re.compile(r"(?<!mehrheitl)[.!?][\"“”']?$", re.IGNORECASE)
 _MAX_VOTE_LINE = 300
+_PRIVATE_USE_CHECKBOX = re.compile(rf"[\ue000-\uf8ff](?=[ \t]*(?:{_VOTE_TERM})\b)", re.IGNORECASE)
 
 # --- line structure ---------------------------------------------------------------------------
 # A hyphen right after a letter at a line end, possibly followed by blank lines.
@@ -109,6 +110,8 @@ def _normalise_characters(text: str) -> str:
     text = _UNICODE_SPACES.sub(" ", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
+    # A private-use glyph before a voting word is the form's checkbox, not a list bullet.
+    text = _PRIVATE_USE_CHECKBOX.sub("☐", text)
     text = _PRIVATE_USE_BULLET.sub("- ", text)
     text = _PRIVATE_USE.sub("", text)
     return _BULLET.sub("- ", text)
@@ -135,7 +138,7 @@ def _clean_line(line: str) -> str | None:
     rest, votes = _strip_vote_tail(line)
     if not votes:
         return line
-    if not rest.strip(" |"):
+    if not rest.strip(" |-"):
         # Voting words only: a form row when it had a checkbox or several words; a lone
         # "einstimmig" without a checkbox may be a real result in minutes and stays.
         return None if boxes or votes >= 2 else line

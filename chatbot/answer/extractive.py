@@ -17,12 +17,21 @@ from chatbot.analysis import content_stems, split_compound, split_sentences
 from chatbot.answer.base import AnswerBackend, AnswerRequest
 from chatbot.answer.registry import register_backend
 from chatbot.condense import topic_words
+from chatbot.domain import DECISIVE_SECTIONS
 from chatbot.language import refusal
+from chatbot.references import find_references
 from chatbot.settings import Settings
 
 MIN_COVERAGE = 0.5
 MAX_SENTENCES = 3
 _MAX_CHARS = 600
+# Words of "Was steht in …?" / "Worum geht es im Antrag …?" that name no topic.
+_DOCUMENT_WORDS = frozenset(
+    "steht stehen vorlage drucksache dokument inhalt worum geht beschlossen beschluss inhalt "
+    "antrag anfrage antwort stellungnahme beschlussvorlage unterrichtungsvorlage niederschrift "
+    "protokoll mitteilung sagt say says document about".split()
+)
+_LABEL_LINE = re.compile(r"^(?:Vorlage|Datum|Verfasser|Betreff|Gremienweg|Az\.|Anlage)\s*:", re.I)
 _DATE = re.compile(
     r"\b\d{1,2}\.\s?(?:\d{1,2}\.\s?\d{2,4}|[A-ZÄÖÜ][a-zäöü]+\s\d{4})|\b(?:19|20)\d{2}\b"
 )
@@ -35,7 +44,7 @@ _ASKS_DATE = re.compile(
     r"\b(wann|seit wann|bis wann|datum|when|date|which year|welchem jahr)\b", re.I
 )
 _ASKS_AMOUNT = re.compile(
-    r"\b(wie viel|wieviel|wie hoch|wie teuer|kost\w*|betr[äa]g\w*|summe|höhe"
+    r"\b(wie viel|wieviel|wie hoch|wie teuer|\w*kost\w*|\w*betr[äa]g\w*|\w*summe|höhe"
     r"|how much|cost\w*|budget)\b",
     re.I,
 )
@@ -72,6 +81,9 @@ class ExtractiveBackend(AnswerBackend):
 
     def select(self, request: AnswerRequest) -> list[_Candidate]:
         """The sentences that answer the question, best first; empty means refuse."""
+        summary = self._summary_of_named_document(request)
+        if summary:
+            return summary
         weights = self._question_weights(request)
         if not weights:
             return []
@@ -93,39 +105,80 @@ class ExtractiveBackend(AnswerBackend):
             chosen.append(candidate)
         return sorted(chosen, key=lambda c: (c.rank, c.position))
 
+    def _summary_of_named_document(self, request: AnswerRequest) -> list[_Candidate]:
+        """ "Was steht in BV/0123/2024?": the opening sentences of the decisive sections."""
+        references = find_references(request.question)
+        rest = [
+            w
+            for w in topic_words(request.question)
+            if not find_references(w) and w.lower() not in _DOCUMENT_WORDS
+        ]
+        if not references or rest:
+            return []
+        named = [p for p in request.passages if p.chunk.metadata.get("reference") in references]
+        named.sort(key=lambda p: int(p.chunk.metadata.get("chunk_index", 0)))
+        named.sort(key=lambda p: str(p.chunk.metadata.get("section", "")) not in DECISIVE_SECTIONS)
+        chosen: list[_Candidate] = []
+        for passage in named:
+            title = str(passage.chunk.metadata.get("title", ""))
+            for position, sentence in enumerate(split_sentences(passage.text.replace("\n", " "))):
+                if _answer_like(sentence, title) and len(chosen) < 2:
+                    rank = request.passages.index(passage)
+                    chosen.append(_Candidate(sentence, passage.n, rank, position, 1.0, 1.0, set()))
+        return chosen
+
     def _question_weights(self, request: AnswerRequest) -> dict[str, float]:
         """Content stems of the question's topic words, compounds split, weighted by IDF."""
         passage_stems = {s for p in request.passages for s in content_stems(p.text)}
         vocabulary = set(request.term_weights) | passage_stems
         known = request.term_weights
-        # A term the index has never seen weighs like the rarest known term.
-        unseen = max(known.values(), default=1.0)
+        # A term the index has never seen (a rare word form) weighs like an average term;
+        # a question made only of unseen terms covers nothing and is refused.
+        unseen = sum(known.values()) / len(known) if known else 1.0
         weights: dict[str, float] = {}
-        for term in content_stems(" ".join(topic_words(request.question))):
-            parts = [] if term in passage_stems else split_compound(term, vocabulary)
-            for unit in parts or [term]:
-                weights[unit] = known.get(unit, unseen)
+        for word in topic_words(request.question):
+            # German capitalises nouns: they carry the topic; verbs and adjectives weigh less.
+            emphasis = 1.0 if word[:1].isupper() or word[:1].isdigit() else 0.5
+            for term in content_stems(word):
+                if term not in vocabulary and term.startswith("ge") and term[2:] in vocabulary:
+                    term = term[2:]  # participle: "gekostet" → "kost"
+                parts = [] if term in passage_stems else split_compound(term, vocabulary)
+                for unit in parts or [term]:
+                    weights[unit] = max(weights.get(unit, 0.0), emphasis * known.get(unit, unseen))
         return weights
 
     def _candidates(self, request: AnswerRequest, weights: dict[str, float]) -> list[_Candidate]:
         total = sum(weights.values())
+        named = set(find_references(request.question))
         candidates: list[_Candidate] = []
         for rank, passage in enumerate(request.passages):
             position = 0
+            title = str(passage.chunk.metadata.get("title", ""))
             for line in passage.text.splitlines():
                 for sentence in split_sentences(line):
                     position += 1
-                    if len(sentence) < 25 or len(sentence) > _MAX_CHARS:
+                    if not _answer_like(sentence, title):
                         continue
                     stems = set(content_stems(sentence))
                     covered = [t for t in weights if _covers(stems, t)]
                     coverage = sum(weights[t] for t in covered) / total
                     bonus = _answer_type_bonus(request.question, sentence)
+                    if passage.chunk.metadata.get("reference") in named:
+                        bonus += 0.15  # the question names this document
                     score = coverage + bonus + 0.05 / (rank + 1)
                     candidates.append(
                         _Candidate(sentence, passage.n, rank, position, coverage, score, stems)
                     )
         return candidates
+
+
+def _answer_like(sentence: str, title: str) -> bool:
+    """A sentence that can answer: not a heading, label, the title or a question."""
+    if len(sentence) < 25 or len(sentence) > _MAX_CHARS or len(sentence.split()) < 5:
+        return False
+    if sentence.rstrip().endswith(("?", ":")) or _LABEL_LINE.match(sentence):
+        return False
+    return sentence.strip(" -") != title.strip()
 
 
 def _covers(stems: set[str], term: str) -> bool:

@@ -7,7 +7,7 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -43,7 +43,9 @@ class AnswerRunner:
         metrics: Metrics,
         questions: QuestionMemory,
         log_questions: bool = False,
+        queue_seconds: float = 0.0,
     ) -> None:
+        self.queue_seconds = queue_seconds
         self._factory = service_factory
         self._service: AskService | None = None
         self._service_lock = threading.Lock()
@@ -61,35 +63,35 @@ class AnswerRunner:
                     self._service = self._factory()
         return self._service
 
-    @contextmanager
-    def _slot(self) -> Iterator[None]:
-        if not self.slots.try_acquire():
+    async def _acquire(self) -> None:
+        """Wait (bounded) for an answer slot; 503 when none frees up in time."""
+        if not await self.slots.acquire(self.queue_seconds):
             self.metrics.overloaded.inc()
             raise OverloadedError()
         self.metrics.in_progress.inc()
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        await self._acquire()
         try:
             yield
         finally:
-            self.metrics.in_progress.dec()
-            self.slots.release()
+            self._released()
 
     async def ask(self, question: str, options: AskOptions) -> tuple[str, Answer]:
         """Answer in a worker thread; returns the answer id and the checked answer."""
-        with self._slot():
+        async with self._slot():
             answer = await run_in_threadpool(self.service.ask, question, options)
         return self.record(question, options, answer), answer
 
     async def timeline(self, question: str, options: AskOptions) -> list[TimelineEntry]:
         """The topic's documents by date, in a worker thread."""
-        with self._slot():
+        async with self._slot():
             return await run_in_threadpool(self.service.timeline, question, options)
 
     async def stream(self, question: str, options: AskOptions) -> AnswerStream:
         """Start a streamed answer; errors before the first token raise here (proper status)."""
-        if not self.slots.try_acquire():
-            self.metrics.overloaded.inc()
-            raise OverloadedError()
-        self.metrics.in_progress.inc()
+        await self._acquire()
         stream = AnswerStream(self, question, options)
         try:
             await stream.start()

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import anyio
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -129,6 +131,15 @@ class AnswerSlots:
                 return False
             self._in_use += 1
             return True
+
+    async def acquire(self, wait_seconds: float) -> bool:
+        """Take a slot, waiting up to ``wait_seconds`` for one to become free."""
+        deadline = time.monotonic() + wait_seconds
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            await anyio.sleep(0.02)
+        return True
 
     def release(self) -> None:
         """Give a slot back."""

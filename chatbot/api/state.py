@@ -48,6 +48,7 @@ class AppState:
                 metrics,
                 questions,
                 log_questions=settings.log_questions,
+                queue_seconds=settings.answer_queue_seconds,
             ),
             documents=DocumentService(container),
             staff_keys=StaffKeys(settings.staff_keys.get_secret_value()),

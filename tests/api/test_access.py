@@ -55,7 +55,11 @@ def assert_no_leak(text: str, question: str = "") -> None:
     """No marker phrase and no internal document anywhere in a public response (the caller's
     own question, echoed as ``standalone_question``, does not count)."""
     if question:
-        for form in (question, json.dumps(question)[1:-1], json.dumps(question, ensure_ascii=False)[1:-1]):
+        for form in (
+            question,
+            json.dumps(question)[1:-1],
+            json.dumps(question, ensure_ascii=False)[1:-1],
+        ):
             text = text.replace(form, "")
     for marker in MARKERS:
         assert marker not in text, f"leaked {marker!r}"
@@ -154,11 +158,16 @@ def test_internal_documents_are_404_for_the_public_exactly_like_missing_ones(
 
 
 def test_staff_see_internal_documents_with_a_valid_key(client: TestClient) -> None:
-    answer = client.post(
-        "/api/v1/ask", json={"question": "Rohbau Vergabe Bieter"}, headers=staff()
-    ).json()
+    question = "Welche Bieter haben Angebote für die Rohbauarbeiten abgegeben?"
+    answer = client.post("/api/v1/ask", json={"question": question}, headers=staff()).json()
     internal = [s for s in answer["sources"] if s["reference"] == "BV/0131/2024"]
     assert internal and internal[0]["visibility"] == "internal"
+    public = client.post("/api/v1/ask", json={"question": question}).json()
+    assert "BV/0131/2024" not in {s["reference"] for s in public["sources"]}
+    timeline = client.post(
+        "/api/v1/ask", json={"question": "Rohbau Vergabe Bieter", "timeline": True}, headers=staff()
+    ).json()["timeline"]
+    assert "BV/0131/2024" in {e["reference"] for e in timeline}
     listing = client.get("/api/v1/documents", params={"limit": 100}, headers=staff()).json()
     assert listing["total"] == 29
     document_id = internal[0]["document_id"]

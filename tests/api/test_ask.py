@@ -68,7 +68,9 @@ def test_accept_event_stream_header_selects_sse(client: TestClient) -> None:
 
 def test_stream_and_json_give_the_same_checked_answer(client: TestClient) -> None:
     plain = client.post("/api/v1/ask", json={"question": HALLENBAD}).json()
-    streamed = parse_sse(client.post("/api/v1/ask", json={"question": HALLENBAD, "stream": True}).text)
+    streamed = parse_sse(
+        client.post("/api/v1/ask", json={"question": HALLENBAD, "stream": True}).text
+    )
     assert streamed[-1][1]["answer"] == plain["answer"]
 
 
@@ -98,14 +100,14 @@ def test_history_turns_make_a_follow_up_standalone(client: TestClient) -> None:
     body = client.post(
         "/api/v1/ask",
         json={
-            "question": "Und wann soll es eröffnen?",
+            "question": "Und wann soll es eröffnet werden?",
             "history": [
                 "Was kostet das neue Hallenbad?",
                 {"question": "Wo wird es gebaut?", "answer": "Im Auenpark. [1]"},
             ],
         },
     ).json()
-    assert body["standalone_question"] != "Und wann soll es eröffnen?"
+    assert body["standalone_question"] != "Und wann soll es eröffnet werden?"
     assert any("allenbad" in s["title"] for s in body["sources"])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi.testclient import TestClient
 
 PUBLIC_DOCUMENTS = 26  # 29 in the sample corpus, 3 of them internal
@@ -66,7 +68,7 @@ def test_detail_has_metadata_and_the_full_text_in_reading_order(client: TestClie
     assert text.index("Betreff") < text.index("Begründung")
     assert "16,4 Mio. Euro" in text
     lines = [line for line in text.split("\n") if line.strip()]
-    repeated = [a for a, b in zip(lines, lines[1:], strict=False) if a == b]
+    repeated = [a for a, b in itertools.pairwise(lines) if a == b]
     assert not repeated, "chunk overlap must not be repeated"
 
 

@@ -28,9 +28,7 @@ def test_too_long_question_is_422_with_a_german_message(client: TestClient) -> N
 
 
 def test_too_long_history_entry_is_422(client: TestClient) -> None:
-    response = client.post(
-        "/api/v1/ask", json={"question": "Und dann?", "history": ["x" * 1001]}
-    )
+    response = client.post("/api/v1/ask", json={"question": "Und dann?", "history": ["x" * 1001]})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "question_too_long"
 
@@ -127,7 +125,9 @@ def test_too_many_concurrent_answers_are_refused_with_503(
 ) -> None:
     backend = SlowBackend(tokens=200, delay=0.02)
     client = make_client(
-        SwappedBackendContainer(sample_container, backend), max_concurrent_answers=1
+        SwappedBackendContainer(sample_container, backend),
+        max_concurrent_answers=1,
+        answer_queue_seconds=0.2,
     )
     question = {"question": "Was kostet das neue Hallenbad?", "stream": True}
     with client.stream("POST", "/api/v1/ask", json=question) as first:

@@ -80,7 +80,10 @@ def test_earlier_user_messages_become_history(client: TestClient) -> None:
             "messages": [
                 {"role": "user", "content": "Was kostet das neue Hallenbad?"},
                 {"role": "assistant", "content": "16,4 Mio. Euro. [1]"},
-                {"role": "user", "content": [{"type": "text", "text": "Und wann eröffnet es?"}]},
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "Und wann soll es eröffnet werden?"}],
+                },
             ]
         },
     ).json()
@@ -96,7 +99,14 @@ def test_a_conversation_must_end_with_a_user_message(client: TestClient) -> None
 
 
 def test_staff_key_reaches_internal_documents_through_the_openai_api(client: TestClient) -> None:
-    question = {"messages": [{"role": "user", "content": "Rohbau Vergabe Bieter Angebote"}]}
+    question = {
+        "messages": [
+            {
+                "role": "user",
+                "content": "Welche Bieter haben Angebote für die Rohbauarbeiten abgegeben?",
+            }
+        ]
+    }
     public = client.post("/v1/chat/completions", json=question).json()
     assert "BV/0131/2024" not in {s["reference"] for s in public["sources"]}
     internal = client.post("/v1/chat/completions", json=question, headers=staff()).json()

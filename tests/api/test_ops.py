@@ -87,7 +87,9 @@ def test_metrics_count_requests_answers_and_refusals(client: TestClient) -> None
     client.post("/api/v1/ask", json={"question": "Was kostet das neue Hallenbad?"})
     client.post("/api/v1/ask", json={"question": "Wie hoch ist der Eiffelturm in Paris?"})
     text = client.get("/metrics").text
-    assert 'schaengel_http_requests_total{method="POST",route="/api/v1/ask",status="200"} 2.0' in text
+    assert (
+        'schaengel_http_requests_total{method="POST",route="/api/v1/ask",status="200"} 2.0' in text
+    )
     assert 'schaengel_answers_total{audience="public"} 2.0' in text
     assert 'schaengel_refusals_total{audience="public"} 1.0' in text
     assert "schaengel_http_request_duration_seconds_bucket" in text
@@ -184,7 +186,10 @@ def test_cors_is_same_origin_only_unless_configured(make_client: ClientFactory) 
         "Access-Control-Request-Headers": "content-type",
     }
     default = make_client()
-    assert "access-control-allow-origin" not in default.options("/api/v1/ask", headers=preflight).headers
+    assert (
+        "access-control-allow-origin"
+        not in default.options("/api/v1/ask", headers=preflight).headers
+    )
     allowed = make_client(cors_origins=["https://www.lahnfeld.de"])
     response = allowed.options("/api/v1/ask", headers=preflight)
     assert response.headers["access-control-allow-origin"] == "https://www.lahnfeld.de"

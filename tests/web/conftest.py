@@ -44,7 +44,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def live_url(sample_container: Container, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_url(
+    sample_container: Container, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The app over the sample index on a free loopback port."""
     from tests.api.conftest import staff_keys_setting
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.api.conftest import STAFF_KEY
 from tests.conftest import ARTIFACTS
@@ -61,16 +62,12 @@ def test_widget_answers_by_keyboard_with_citations_and_is_accessible(
     page.keyboard.press("Enter")
     links = page.locator(".schaengel-w-bot .schaengel-w-source-link")
     links.first.wait_for(timeout=30_000)
-    page.wait_for_function(
-        "!document.querySelector('.schaengel-w-bot[aria-busy]')", timeout=30_000
-    )
+    # Playwright's own polling: the page's CSP (script-src 'self') forbids evaluated strings.
+    expect(page.locator(".schaengel-w-bot[aria-busy]")).to_have_count(0, timeout=30_000)
     answer = page.locator(".schaengel-w-bot .schaengel-w-text").inner_text()
     assert "Mio. Euro" in answer
     live = page.locator(".schaengel-w-root [aria-live='polite']")
-    page.wait_for_function(
-        "document.querySelector('.schaengel-w-root [aria-live=polite]').textContent.length > 20"
-    )
-    assert "Mio. Euro" in live.inner_text()
+    expect(live).to_contain_text("Mio. Euro")
     href = links.first.get_attribute("href") or ""
     assert href.startswith(f"{live_url}/dokumente/") or href.startswith("http")
     assert links.first.inner_text().startswith("[")
@@ -109,7 +106,9 @@ def test_widget_switches_to_english(browser: Any, live_url: str) -> None:
     page.locator(".schaengel-w-launcher").click()
     page.locator(".schaengel-w-lang").click()
     assert page.locator(".schaengel-w-panel").get_attribute("lang") == "en"
-    assert "You are chatting with an AI assistant" in page.locator(".schaengel-w-notice").inner_text()
+    assert (
+        "You are chatting with an AI assistant" in page.locator(".schaengel-w-notice").inner_text()
+    )
     assert page.evaluate("document.activeElement.classList.contains('schaengel-w-lang')")
     page.close()
 
@@ -169,7 +168,7 @@ def test_staff_console_rejects_a_wrong_key(browser: Any, live_url: str) -> None:
     page.goto(f"{live_url}/staff")
     page.locator("#key").fill("falsch")
     page.locator("#key").press("Enter")
-    page.wait_for_function("document.getElementById('login-message').textContent.length > 0")
+    expect(page.locator("#login-message")).not_to_be_empty()
     assert "ungültig" in page.locator("#login-message").inner_text()
     assert page.locator("#work").is_hidden()
     assert page.evaluate("window.sessionStorage.length") == 0
