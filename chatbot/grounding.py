@@ -16,6 +16,7 @@ import numpy as np
 
 from chatbot.analysis import compound_parts, content_stems, split_compound, split_sentences
 from chatbot.embedding import CountingEmbeddings
+from chatbot.safety import data_sentences
 
 CITATION = re.compile(r"\s*\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -77,7 +78,8 @@ class SupportChecker:
         """Whether ``evidence`` (the cited passages) supports ``sentence``."""
         if not evidence:
             return Support(False, 0.0, None, "no citation")
-        joined = "\n".join(evidence)
+        # Instructions hidden in documents are data: they never support an answer.
+        joined = "\n".join(sentence for passage in evidence for sentence in data_sentences(passage))
         evidence_stems = set(content_stems(joined))
         sentence_stems = set(content_stems(sentence))
         if not sentence_stems:

@@ -231,6 +231,10 @@ class LexicalIndex:
         self._arrays[term] = (slots, weights.astype(np.float32))
         return self._arrays[term]
 
+    def document_frequency(self, term: str) -> int:
+        """How many chunks contain a term."""
+        return len(self.postings.get(term, ()))
+
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a term (rare terms weigh more)."""
         df = len(self.postings.get(term, ()))

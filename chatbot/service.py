@@ -170,7 +170,11 @@ class AskService:
             audience=state.options.audience,
             language=state.language,
             history=state.options.history,
-            term_weights={t: index.idf(t) for t in index.query_terms(state.standalone)},
+            term_weights={
+                t: index.idf(t)
+                for t in index.query_terms(state.standalone)
+                if index.document_frequency(t)
+            },
         )
         yield from self.backend.stream(request)
 

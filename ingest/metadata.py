@@ -57,6 +57,10 @@ _OFFICE_END = re.compile(
     r"\s+(?:Az\.?|Aktenzeichen|Datum|Tel\.?|Telefon|E-Mail)\s*:.*$", re.IGNORECASE
 )
 _GREMIENWEG = ("gremienweg", "beratungsfolge")
+_MEETING = re.compile(
+    r"Sitzung (?:des|der) (?P<committee>[A-ZÄÖÜ][\w\- ]+?(?: für [\w ]+?)?)"
+    r" (?:am|vom) (?P<date>\d{1,2}\.\s?\d{1,2}\.\s?\d{4})"
+)
 _SESSION_LINE = re.compile(r"^(?P<date>\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2}))\s*(?P<rest>.*)$")
 _SESSION_NOISE = re.compile(
     r"(?:\s+(?:einstimmig|mehrheitl(?:ich|\.)?|Kenntnis(?:nahme)?|Vorberatung|Entscheidung"
@@ -243,7 +247,7 @@ def _committees(lines: list[_Line]) -> list[CommitteeSession]:
     """The Gremienweg: one session per dated line; undated lines continue a wrapped name."""
     found = _label_value(lines, *_GREMIENWEG)
     if found is None:
-        return []
+        return _meeting_of_minutes(lines)
     index, value = found
     block = ([_Line(value, False)] if value else []) + _block_after(lines, index)
     dated = any(_SESSION_LINE.match(line.text) for line in block)
@@ -263,6 +267,31 @@ def _committees(lines: list[_Line]) -> list[CommitteeSession]:
         if name:
             result.append(CommitteeSession(committee=name, date=when))
     return result
+
+
+def _meeting_of_minutes(lines: list[_Line]) -> list[CommitteeSession]:
+    """Minutes name their meeting instead of a Gremienweg: "Sitzung des Stadtrates am …"."""
+    for line in lines[:_HEADING_LINES + 6]:
+        match = _MEETING.search(line.text)
+        if match:
+            return [
+                CommitteeSession(
+                    committee=_nominative(match.group("committee").strip()),
+                    date=parse_german_date(match.group("date")) or None,
+                )
+            ]
+    return []
+
+
+def _nominative(committee: str) -> str:
+    """"Haupt- und Finanzausschusses" → "Haupt- und Finanzausschuss", "Stadtrates" → "Stadtrat"."""
+    words = committee.split(" ")
+    for i, word in enumerate(words):
+        for genitive, base in (("usses", "uss"), ("rates", "rat"), ("rats", "rat"), ("ates", "at")):
+            if word.endswith(genitive):
+                words[i] = word[: -len(genitive)] + base
+                return " ".join(words)
+    return committee
 
 
 def _block_after(lines: list[_Line], index: int) -> list[_Line]:

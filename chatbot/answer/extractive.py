@@ -20,6 +20,7 @@ from chatbot.condense import topic_words
 from chatbot.domain import DECISIVE_SECTIONS
 from chatbot.language import refusal
 from chatbot.references import find_references
+from chatbot.safety import data_sentences
 from chatbot.settings import Settings
 
 MIN_COVERAGE = 0.5
@@ -154,21 +155,20 @@ class ExtractiveBackend(AnswerBackend):
         for rank, passage in enumerate(request.passages):
             position = 0
             title = str(passage.chunk.metadata.get("title", ""))
-            for line in passage.text.splitlines():
-                for sentence in split_sentences(line):
-                    position += 1
-                    if not _answer_like(sentence, title):
-                        continue
-                    stems = set(content_stems(sentence))
-                    covered = [t for t in weights if _covers(stems, t)]
-                    coverage = sum(weights[t] for t in covered) / total
-                    bonus = _answer_type_bonus(request.question, sentence)
-                    if passage.chunk.metadata.get("reference") in named:
-                        bonus += 0.15  # the question names this document
-                    score = coverage + bonus + 0.05 / (rank + 1)
-                    candidates.append(
-                        _Candidate(sentence, passage.n, rank, position, coverage, score, stems)
-                    )
+            for sentence in data_sentences(passage.text):
+                position += 1
+                if not _answer_like(sentence, title):
+                    continue
+                stems = set(content_stems(sentence))
+                covered = [t for t in weights if _covers(stems, t)]
+                coverage = sum(weights[t] for t in covered) / total
+                bonus = _answer_type_bonus(request.question, sentence)
+                if passage.chunk.metadata.get("reference") in named:
+                    bonus += 0.15  # the question names this document
+                score = coverage + bonus + 0.05 / (rank + 1)
+                candidates.append(
+                    _Candidate(sentence, passage.n, rank, position, coverage, score, stems)
+                )
         return candidates
 
 

@@ -186,7 +186,8 @@ def test_niederschrift_is_recognised_by_its_heading_and_invents_nothing() -> Non
     assert meta.reference == ""
     assert meta.date == ""  # no "Datum:" label: the session date is not the document date
     assert meta.office == ""
-    assert meta.committees == []
+    # Minutes have no Gremienweg; the meeting they record is their committee and date.
+    assert meta.committees == [CommitteeSession("Werkausschuss", "2018-09-19")]
     assert meta.title == "über die 12. Sitzung des Werkausschusses am 19.09.2018"
 
 
