@@ -271,7 +271,7 @@ def _committees(lines: list[_Line]) -> list[CommitteeSession]:
 
 def _meeting_of_minutes(lines: list[_Line]) -> list[CommitteeSession]:
     """Minutes name their meeting instead of a Gremienweg: "Sitzung des Stadtrates am …"."""
-    for line in lines[:_HEADING_LINES + 6]:
+    for line in lines[: _HEADING_LINES + 6]:
         match = _MEETING.search(line.text)
         if match:
             return [
@@ -284,7 +284,7 @@ def _meeting_of_minutes(lines: list[_Line]) -> list[CommitteeSession]:
 
 
 def _nominative(committee: str) -> str:
-    """"Haupt- und Finanzausschusses" → "Haupt- und Finanzausschuss", "Stadtrates" → "Stadtrat"."""
+    """ "Haupt- und Finanzausschusses" → "Haupt- und Finanzausschuss", "Stadtrates" → "Stadtrat"."""
     words = committee.split(" ")
     for i, word in enumerate(words):
         for genitive, base in (("usses", "uss"), ("rates", "rat"), ("rats", "rat"), ("ates", "at")):
