@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from importlib import resources
 
 REFUSALS = {
     "de": "Dazu habe ich in den vorliegenden Dokumenten keine Information gefunden.",
@@ -36,3 +38,23 @@ def is_refusal(text: str) -> bool:
     """True when an answer text is (or starts with) a refusal sentence."""
     normalised = " ".join(text.split()).lower()
     return any(normalised.startswith(r.lower()[:40]) for r in REFUSALS.values())
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> dict[str, list[str]]:
+    text = resources.files("chatbot.data").joinpath("glossary_en_de.txt").read_text("utf-8")
+    glossary: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        english, german = line.split("=", 1)
+        for word in english.split():
+            glossary.setdefault(word.lower(), []).extend(german.split())
+    return glossary
+
+
+def with_german_terms(question: str) -> str:
+    """An English question followed by the German council terms for its words (for search)."""
+    glossary = _glossary()
+    german = [g for w in re.findall(r"[a-z]+", question.lower()) for g in glossary.get(w, [])]
+    return f"{question} ({' '.join(dict.fromkeys(german))})" if german else question

@@ -20,7 +20,7 @@ from chatbot.answer.base import AnswerBackend, AnswerRequest, Passage, Turn
 from chatbot.container import Container
 from chatbot.domain import Answer, Audience, Citation, visible_to
 from chatbot.grounding import SupportChecker, split_answer
-from chatbot.language import detect_language, is_refusal, refusal
+from chatbot.language import detect_language, is_refusal, refusal, with_german_terms
 from chatbot.retrieval import RetrievedChunk, SearchFilters
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,8 @@ class AskService:
             if options.history
             else state.question
         )
+        if state.language == "en":
+            state.standalone = with_german_terms(state.standalone)
         started = time.perf_counter()
         retrieved = self.retriever.retrieve(
             state.standalone,

@@ -364,7 +364,13 @@ class ChunkStore:
             if time.time() - float(held["heartbeat"]) < _LEASE_SECONDS:
                 raise IngestLockedError(f"another ingest ({held['owner']}) is running")
         self.renew_ingest_run(owner)
-        yield unclean
+        try:
+            yield unclean
+        except BaseException:
+            # The run failed (disk full, store error, Ctrl-C): keep the marker so that the next
+            # run repairs, but release the lease so that it need not wait for it to expire.
+            self._release_ingest_run(owner)
+            raise
         self._guard(lambda: self.registry.delete(ids=[_LOCK_ID]))
 
     def renew_ingest_run(self, owner: str) -> None:
@@ -378,6 +384,18 @@ class ChunkStore:
             )
         except Exception as exc:
             raise _write_error(exc) from exc
+
+    def _release_ingest_run(self, owner: str) -> None:
+        """Mark a failed run's lease as expired (best effort: the store may be what failed)."""
+        try:
+            self.registry.upsert(
+                ids=[_LOCK_ID],
+                documents=[""],
+                metadatas=[{"owner": owner, "heartbeat": 0.0}],
+                embeddings=[_DUMMY_VECTOR],
+            )
+        except Exception as exc:
+            log.warning("could not release the ingest lease: %s", exc.__class__.__name__)
 
 
 def _is_missing_vector(exc: BaseException | None) -> bool:

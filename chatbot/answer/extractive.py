@@ -25,6 +25,7 @@ from chatbot.settings import Settings
 
 MIN_COVERAGE = 0.5
 MAX_SENTENCES = 3
+CONTEXT_CREDIT = 0.7
 _MAX_CHARS = 600
 # Words of "Was steht in …?" / "Worum geht es im Antrag …?" that name no topic.
 _DOCUMENT_WORDS = frozenset(
@@ -92,9 +93,14 @@ class ExtractiveBackend(AnswerBackend):
         if not candidates:
             return []
         candidates.sort(key=lambda c: c.score, reverse=True)
-        best = candidates[0]
-        if best.coverage < MIN_COVERAGE:
+        pattern = _fact_pattern(request.question)
+        if pattern is not None:
+            # "Wie viele …?" is not answered by a sentence without a number: the documents
+            # mention the topic but not the fact asked for.
+            candidates = [c for c in candidates if pattern.search(c.text)]
+        if not candidates or candidates[0].coverage < MIN_COVERAGE:
             return []
+        best = candidates[0]
         chosen = [best]
         for candidate in candidates[1:]:
             if len(chosen) == MAX_SENTENCES:
@@ -155,13 +161,22 @@ class ExtractiveBackend(AnswerBackend):
         for rank, passage in enumerate(request.passages):
             position = 0
             title = str(passage.chunk.metadata.get("title", ""))
+            # The document's title is the sentence's context ("Die Gesamtkosten betragen
+            # 14,1 Mio. Euro" in a Vorlage about the Grundschule Am Mühlbach).
+            context = set(content_stems(title))
             for sentence in data_sentences(passage.text):
                 position += 1
                 if not _answer_like(sentence, title):
                     continue
                 stems = set(content_stems(sentence))
-                covered = [t for t in weights if _covers(stems, t)]
-                coverage = sum(weights[t] for t in covered) / total
+                coverage = (
+                    sum(
+                        weights[t] * (1.0 if _covers(stems, t) else CONTEXT_CREDIT)
+                        for t in weights
+                        if _covers(stems, t) or _covers(context, t)
+                    )
+                    / total
+                )
                 bonus = _answer_type_bonus(request.question, sentence)
                 if passage.chunk.metadata.get("reference") in named:
                     bonus += 0.15  # the question names this document
@@ -178,7 +193,7 @@ def _answer_like(sentence: str, title: str) -> bool:
         return False
     if sentence.rstrip().endswith(("?", ":")) or _LABEL_LINE.match(sentence):
         return False
-    return sentence.strip(" -") != title.strip()
+    return sentence.strip(" -") not in title
 
 
 def _covers(stems: set[str], term: str) -> bool:
@@ -194,14 +209,22 @@ def _covers(stems: set[str], term: str) -> bool:
     return any(s.endswith(term) or s.startswith(term) for s in stems)
 
 
+def _fact_pattern(question: str) -> re.Pattern[str] | None:
+    """The kind of fact a question asks for (an amount, a count, a date), if any."""
+    if _ASKS_AMOUNT.search(question):
+        return _AMOUNT
+    if _ASKS_COUNT.search(question):
+        return _COUNT
+    if _ASKS_DATE.search(question):
+        return _DATE
+    return None
+
+
 def _answer_type_bonus(question: str, sentence: str) -> float:
     """Reward sentences that hold the kind of fact the question asks for."""
-    if _ASKS_AMOUNT.search(question):
-        return 0.25 if _AMOUNT.search(sentence) else -0.1
-    if _ASKS_COUNT.search(question):
-        return 0.2 if _COUNT.search(sentence) else -0.1
-    if _ASKS_DATE.search(question):
-        return 0.2 if _DATE.search(sentence) else -0.1
+    pattern = _fact_pattern(question)
+    if pattern is not None:
+        return 0.2 if pattern.search(sentence) else -0.1
     if _ASKS_PERSON.search(question):
         return 0.15 if _PERSON.search(sentence) else 0.0
     return 0.0
