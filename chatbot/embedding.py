@@ -168,9 +168,14 @@ def _load_sentence_transformer(path: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
+        import transformers
         from sentence_transformers import SentenceTransformer
     except ImportError:
         raise MissingDependencyError("pip install sentence-transformers") from None
+    # Token counting of long blocks (before chunking splits them) is intended: no warnings,
+    # and no weight-loading progress bars in front of Schängel's own.
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     try:
         return SentenceTransformer(path, device="cpu", local_files_only=True)
     except (OSError, ValueError) as exc:

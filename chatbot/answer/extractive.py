@@ -51,6 +51,10 @@ _ASKS_AMOUNT = re.compile(
     re.I,
 )
 _ASKS_COUNT = re.compile(r"\b(wie viele|wieviele|anzahl|how many)\b", re.I)
+_ASKS_LATEST = re.compile(
+    r"\b(aktuell\w*|derzeit\w*|zuletzt|neueste\w*|jetzt|inzwischen|current\w*|latest|now)\b",
+    re.I,
+)
 _ASKS_PERSON = re.compile(r"\b(wer|who|welche fraktion|which group)\b", re.I)
 
 
@@ -157,6 +161,8 @@ class ExtractiveBackend(AnswerBackend):
     def _candidates(self, request: AnswerRequest, weights: dict[str, float]) -> list[_Candidate]:
         total = sum(weights.values())
         named = set(find_references(request.question))
+        recency = _recency(request)
+        wants_latest = bool(_ASKS_LATEST.search(request.question))
         candidates: list[_Candidate] = []
         for rank, passage in enumerate(request.passages):
             position = 0
@@ -180,6 +186,8 @@ class ExtractiveBackend(AnswerBackend):
                 bonus = _answer_type_bonus(request.question, sentence)
                 if passage.chunk.metadata.get("reference") in named:
                     bonus += 0.15  # the question names this document
+                # Later documents supersede earlier ones: prefer the newer of two statements.
+                bonus += recency[passage.n] * (0.2 if wants_latest else 0.05)
                 score = coverage + bonus + 0.05 / (rank + 1)
                 candidates.append(
                     _Candidate(sentence, passage.n, rank, position, coverage, score, stems)
@@ -207,6 +215,16 @@ def _covers(stems: set[str], term: str) -> bool:
     if len(term) < 4 or term.isdigit():
         return False
     return any(s.endswith(term) or s.startswith(term) for s in stems)
+
+
+def _recency(request: AnswerRequest) -> dict[int, float]:
+    """Each passage's document date scaled to 0 (oldest) … 1 (newest) among the passages."""
+    dates = {p.n: int(p.chunk.metadata.get("date_int", 0) or 0) for p in request.passages}
+    known = [d for d in dates.values() if d]
+    if not known or max(known) == min(known):
+        return dict.fromkeys(dates, 0.0)
+    low, high = min(known), max(known)
+    return {n: (d - low) / (high - low) if d else 0.0 for n, d in dates.items()}
 
 
 def _fact_pattern(question: str) -> re.Pattern[str] | None:
