@@ -132,14 +132,33 @@ class IngestPipeline:
             if unclean:
                 self._repair_after_crash(registry)
             self._finish_interrupted(registry)
-            pending: list[_Prepared] = []
-            salt = self.fingerprint_salt()
-            bar = tqdm(
-                total=len(sources),
-                desc="Dokumente",
-                unit="Dok.",
-                disable=not self.show_progress,
-            )
+            try:
+                self._ingest_sources(sources, report, registry, prune_roots)
+            except BaseException:
+                if report.new or report.changed or report.removed:
+                    # Documents committed before the failure are live in the store: tell the
+                    # API workers, or they would keep the old version until the next ingest
+                    # while newly started workers show the new one.
+                    self._bump_generation_after_failure()
+                raise
+            if report.new or report.changed or report.removed:
+                self.store.bump_generation()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_sources(
+        self,
+        sources: Sequence[SourceDocument],
+        report: IngestReport,
+        registry: dict[str, DocumentRecord],
+        prune_roots: Sequence[str],
+    ) -> None:
+        """Load, embed and write the changed sources; then prune what left ``prune_roots``."""
+        pending: list[_Prepared] = []
+        salt = self.fingerprint_salt()
+        with tqdm(
+            total=len(sources), desc="Dokumente", unit="Dok.", disable=not self.show_progress
+        ) as bar:  # closed on failure too, so that an error message starts its own line
             for source in sources:
                 fingerprint = f"{source.fingerprint}|{salt}"
                 existing = registry.get(source.document_id)
@@ -156,15 +175,17 @@ class IngestPipeline:
                     self._write(pending, report, registry, bar)
                     pending = []
             self._write(pending, report, registry, bar)
-            bar.close()
-            if prune_roots:
-                seen = {s.document_id for s in sources}
-                failed = {f.path for f in report.failures}
-                report.removed = self._prune(registry, prune_roots, seen, failed)
-            if report.new or report.changed or report.removed:
-                self.store.bump_generation()
-        report.seconds = time.perf_counter() - started
-        return report
+        if prune_roots:
+            seen = {s.document_id for s in sources}
+            failed = {f.path for f in report.failures}
+            report.removed = self._prune(registry, prune_roots, seen, failed)
+
+    def _bump_generation_after_failure(self) -> None:
+        """Best effort: the store itself may be what failed; the original error matters more."""
+        try:
+            self.store.bump_generation()
+        except Exception as exc:
+            log.warning("could not announce the documents written before the failure: %s", exc)
 
     def remove(self, document_ids: Sequence[str]) -> int:
         """Remove documents by id; returns how many were removed."""
