@@ -177,6 +177,21 @@ def memory_section(r: dict[str, Any]) -> str:
     return table(["memory (`bench/memory.py`)", "RSS", "peak RSS (main process)"], rows)
 
 
+def ask_latency_section(r: dict[str, Any]) -> str:
+    rows = [
+        [
+            name,
+            f"{b['questions']} ({b['refused']} refused)",
+            _pct(b["total_ms"]),
+            _pct(b["retrieve_ms"]),
+            _pct(b["generate_ms"]),
+        ]
+        for name, b in r["backends"].items()
+    ]
+    header = ["`ask` per backend (`bench/ask_latency.py`)", "questions", "total ms p50 / p95"]
+    return table([*header, "retrieve", "generate"], rows)
+
+
 def load_section(r: dict[str, Any]) -> str:
     lat = r.get("latency_ms", {})
     server = r.get("server", {})
@@ -196,6 +211,7 @@ def load_section(r: dict[str, Any]) -> str:
 SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "ingest": ingest_section,
     "retrieval": retrieval_section,
+    "ask_latency": ask_latency_section,
     "scale": scale_section,
     "memory": memory_section,
     "load": load_section,

@@ -1,11 +1,12 @@
 """Run every benchmark, each as its own process, then print the README benchmark section.
 
-    python bench/run_all.py [--germanquad-limit N] [--scale-sizes 1000,10000,100000]
+    python bench/run_all.py [--germanquad-limit N] [--scale-sizes 1000,10000]
                             [--skip scale,load ...]
 
-Order: ingest.py, retrieval.py, scale.py, memory.py, load.py (which starts its own server),
-then readme_table.py over bench/results/*.json. A failing benchmark is reported and the others
-still run; the exit code is non-zero if any failed. ``make bench`` runs this.
+Order: ingest.py, retrieval.py, ask_latency.py, scale.py, memory.py, load.py (which starts
+its own server), then readme_table.py over bench/results/*.json. A failing benchmark is
+reported and the others still run; the exit code is non-zero if any failed. ``make bench``
+runs this.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-NAMES = ("ingest", "retrieval", "scale", "memory", "load")
+NAMES = ("ingest", "retrieval", "ask_latency", "scale", "memory", "load")
 
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -29,6 +30,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     return {
         "ingest": [python, str(BENCH / "ingest.py")],
         "retrieval": retrieval,
+        "ask_latency": [python, str(BENCH / "ask_latency.py")],
         "scale": [python, str(BENCH / "scale.py"), "--sizes", args.scale_sizes],
         "memory": [python, str(BENCH / "memory.py")],
         "load": [python, str(BENCH / "load.py"), "--clients", "10", "--duration", "20"],

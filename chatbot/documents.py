@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from chatbot.container import Container
 from chatbot.domain import Audience, visible_to
 from chatbot.errors import NotFoundError
-from chatbot.retrieval import SearchFilters, build_where
+from chatbot.retrieval import SearchFilters, build_where, matching_committees
 from chatbot.store import DocumentRecord, Where
 
 
@@ -80,7 +80,7 @@ class DocumentService:
         and the total; the audience scope and the filters are part of the store query."""
         filters = filters or SearchFilters()
         records = self.store.documents()
-        where = build_where(filters, audience, _committee_names(records, filters.committee))
+        where = build_where(filters, audience, matching_committees(records, filters.committee))
         # The first chunk of each active document version stands for the document.
         first_chunks = self.store.get_chunks(where=_all_of(where, {"chunk_index": 0}))
         allowed = visible_to(audience)
@@ -103,18 +103,23 @@ class DocumentService:
     def get_document(self, document_id: str, audience: Audience) -> dict[str, Any]:
         """A document's row plus its text (chunks in reading order); NotFoundError when it does
         not exist *or* is not visible to ``audience`` (its existence is not revealed)."""
-        record = self.store.get_document(document_id)
-        if record is None:
-            raise NotFoundError(f"document {document_id!r} not found")
         scope = build_where(SearchFilters(), audience)
-        chunks = self.store.get_chunks(
-            where=_all_of(
-                scope,
-                {"document_id": document_id},
-                {"content_hash": record.metadata.content_hash},
+        # Two tries: an ingest may replace the version between reading the registry and its
+        # chunks (the old chunks are deleted right after the new version becomes active).
+        for _ in range(2):
+            record = self.store.get_document(document_id)
+            if record is None or record.metadata.visibility not in visible_to(audience):
+                raise NotFoundError(f"document {document_id!r} not found")
+            chunks = self.store.get_chunks(
+                where=_all_of(
+                    scope,
+                    {"document_id": document_id},
+                    {"content_hash": record.metadata.content_hash},
+                )
             )
-        )
-        if not chunks or record.metadata.visibility not in visible_to(audience):
+            if chunks:
+                break
+        else:
             raise NotFoundError(f"document {document_id!r} not found")
         chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
         return {**source_row(record), "text": assemble_text(chunks)}
@@ -139,12 +144,3 @@ def assemble_text(chunks: Sequence[Document]) -> str:
 def _all_of(where: Where, *clauses: Where) -> Where:
     existing = list(where["$and"]) if "$and" in where else [where]
     return {"$and": [*existing, *clauses]}
-
-
-def _committee_names(records: dict[str, DocumentRecord], query: str | None) -> list[str]:
-    """Exact committee names in the registry that contain ``query`` (case-insensitive)."""
-    if not query:
-        return []
-    needle = query.strip().lower()
-    names = {c.committee for r in records.values() for c in r.metadata.committees}
-    return sorted(n for n in names if needle in n.lower())

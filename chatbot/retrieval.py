@@ -22,7 +22,7 @@ from chatbot.domain import DECISIVE_SECTIONS, Audience, Visibility, visible_to
 from chatbot.lexical import LexicalIndex, LexicalIndexManager
 from chatbot.references import DOC_TYPES, find_references
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore, Where
+from chatbot.store import ChunkStore, DocumentRecord, Where
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,15 @@ def build_where(
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def matching_committees(records: dict[str, DocumentRecord], query: str | None) -> list[str]:
+    """Exact committee names in the registry that contain ``query`` (case-insensitive)."""
+    if not query:
+        return []
+    needle = query.strip().lower()
+    names = {c.committee for r in records.values() for c in r.metadata.committees}
+    return sorted(n for n in names if needle in n.lower())
+
+
 def _date_int(value: date) -> int:
     return value.year * 10000 + value.month * 100 + value.day
 
@@ -137,16 +146,6 @@ class HybridRetriever:
         self.lexical_weight = settings.fusion_lexical_weight
         self.dense_weight = settings.fusion_dense_weight
 
-    def committee_names(self, query: str) -> list[str]:
-        """Exact committee names in the index that contain ``query`` (case-insensitive)."""
-        needle = query.strip().lower()
-        names = {
-            c.committee
-            for record in self.store.documents().values()
-            for c in record.metadata.committees
-        }
-        return sorted(n for n in names if needle in n.lower())
-
     def retrieve(
         self,
         query: str,
@@ -158,7 +157,11 @@ class HybridRetriever:
     ) -> list[RetrievedChunk]:
         """The top-k chunks for ``query``; ``mode`` is hybrid, lexical or dense (benchmarks)."""
         filters = filters or SearchFilters()
-        committees = self.committee_names(filters.committee) if filters.committee else []
+        committees = (
+            matching_committees(self.store.documents(), filters.committee)
+            if filters.committee
+            else []
+        )
         where = build_where(filters, audience, committees)
         index = self.lexical.index()
         fused: dict[str, RetrievedChunk] = {}
