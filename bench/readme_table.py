@@ -97,11 +97,28 @@ def retrieval_section(r: dict[str, Any]) -> str:
         "MRR@10",
         "p50 ms",
     ]
+    sweep_rows = [
+        [name, config, f"{m['recall@1']:.3f}", f"{m['recall@5']:.3f}", f"{m['mrr@10']:.3f}"]
+        for name, dataset in r.get("datasets", {}).items()
+        for config, m in dataset.get("fusion_weight_sweep", {}).items()
+    ]
+    gate = "gated by the BM25 margin" if weights.get("gate") else "plain"
     note = (
-        f"\n\nFusion weights lexical {weights.get('lexical')} / dense {weights.get('dense')}; "
-        f"embedding model {r.get('embedding_model')}."
+        f"\n\nHybrid = weighted reciprocal rank fusion, lexical {weights.get('lexical')} / dense "
+        f"{weights.get('dense')}, k={weights.get('rrf_k', 60)}, {gate}; embedding model "
+        f"{r.get('embedding_model')}; naive_langchain = RecursiveCharacterTextSplitter 1000/200 "
+        "+ the same model + Chroma similarity_search k=4 (no filters)."
     )
-    return table(header, rows) + note
+    sweep = (
+        "\n\n"
+        + table(
+            ["fusion alternatives", "lexical/dense, k", "recall@1", "recall@5", "MRR@10"],
+            sweep_rows,
+        )
+        if sweep_rows
+        else ""
+    )
+    return table(header, rows) + note + sweep
 
 
 def scale_section(r: dict[str, Any]) -> str:

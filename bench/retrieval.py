@@ -2,7 +2,7 @@
 pipeline a newcomer builds from the LangChain tutorial (RecursiveCharacterTextSplitter
 1000/200, the same embedding model, Chroma ``similarity_search`` k=4).
 
-    python bench/retrieval.py [--germanquad-limit N] [--weights 1.0,0.5 1.0,1.0 …]
+    python bench/retrieval.py [--germanquad-limit N] [--fusion 1.0,0.3,60,gate 1.0,1.0,60,plain …]
 
 Question sets: the sample corpus's (eval/questions/sample.jsonl, answerable questions with
 their audience and filters), the Koblenz documents in ../shared (bench/questions/koblenz.jsonl)
@@ -188,7 +188,31 @@ def _gold_ids(question: Question, keys: dict[str, set[str]]) -> set[str]:
     return {doc for doc, names in keys.items() if names & question.gold}
 
 
-def run_dataset(dataset: Dataset, tmp: Path, weights: list[tuple[float, float]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Fusion:
+    """A rank-fusion configuration to compare: weights, RRF k and whether BM25 gates dense."""
+
+    lexical: float
+    dense: float
+    rrf_k: int
+    gate: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Fusion:
+        """From "lexical,dense[,k[,gate|plain]]"."""
+        parts = text.split(",")
+        return cls(
+            float(parts[0]),
+            float(parts[1]),
+            int(parts[2]) if len(parts) > 2 else 60,
+            (parts[3] if len(parts) > 3 else "gate") == "gate",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.lexical}/{self.dense} k={self.rrf_k} {'gate' if self.gate else 'plain'}"
+
+
+def run_dataset(dataset: Dataset, tmp: Path, fusions: list[Fusion]) -> dict[str, Any]:
     """Index one corpus with the real pipeline and measure every retrieval mode on it."""
     settings = Settings(data_dir=tmp / f"data-{dataset.name}")
     container = Container(settings)
@@ -214,14 +238,15 @@ def run_dataset(dataset: Dataset, tmp: Path, weights: list[tuple[float, float]])
             f"{dataset.name}/{mode}",
         )
     sweep = {}
-    for lexical, dense in weights:
-        retriever.lexical_weight, retriever.dense_weight = lexical, dense
-        sweep[f"{lexical}/{dense}"] = _evaluate(
+    for fusion in fusions:
+        retriever.lexical_weight, retriever.dense_weight = fusion.lexical, fusion.dense
+        retriever.rrf_k, retriever.gate = fusion.rrf_k, fusion.gate
+        sweep[str(fusion)] = _evaluate(
             questions,
             lambda q: _ranked_documents(
                 retriever.retrieve(q.text, audience=q.audience, filters=q.filters, k=20)
             ),
-            f"{dataset.name}/hybrid {lexical}/{dense}",
+            f"{dataset.name}/hybrid {fusion}",
         )
     if sweep:
         result["fusion_weight_sweep"] = sweep
@@ -274,17 +299,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--germanquad-limit", type=int, default=None)
     parser.add_argument(
-        "--weights",
+        "--fusion",
         nargs="*",
-        default=["1.0,0.3", "1.0,1.0"],
-        help="extra lexical,dense fusion weights to compare against the configured ones",
+        default=["1.0,0.3,60,plain", "1.0,1.0,60,plain", "1.0,1.0,60,gate", "1.0,0.5,20,gate"],
+        help="extra fusion configurations (lexical,dense,k,gate|plain) to compare",
     )
     args = parser.parse_args()
-    weights = [tuple(float(x) for x in w.split(",")) for w in args.weights]
+    fusions = [Fusion.parse(f) for f in args.fusion]
     tmp = Path(tempfile.mkdtemp(prefix="schaengel-bench-"))
     try:
         results = {
-            dataset.name: run_dataset(dataset, tmp, weights)  # type: ignore[arg-type]
+            dataset.name: run_dataset(dataset, tmp, fusions)
             for dataset in datasets(tmp, args.germanquad_limit)
         }
     finally:
@@ -297,6 +322,8 @@ def main() -> None:
             "fusion_weights": {
                 "lexical": defaults.fusion_lexical_weight,
                 "dense": defaults.fusion_dense_weight,
+                "rrf_k": defaults.fusion_rrf_k,
+                "gate": defaults.fusion_gate,
             },
             "datasets": results,
         },

@@ -26,7 +26,6 @@ from chatbot.store import ChunkStore, DocumentRecord, Where
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
 _CANDIDATES = 40
 
 
@@ -145,6 +144,21 @@ class HybridRetriever:
         self.lexical = LexicalIndexManager(store, path, settings.lexical_refresh_seconds)
         self.lexical_weight = settings.fusion_lexical_weight
         self.dense_weight = settings.fusion_dense_weight
+        self.rrf_k = settings.fusion_rrf_k
+        self.gate = settings.fusion_gate
+
+    def _lexical_margin(self, lexical: dict[str, RetrievedChunk]) -> float:
+        """How decisive the BM25 ranking is: 0 (tie or no hit) … 1 (one clear winner).
+
+        With the gate on, the dense ranking only reorders what BM25 leaves undecided, so the
+        weak English embedding model cannot pull a strong German lexical hit down.
+        """
+        if not self.gate or not lexical:
+            return 0.0
+        scores = sorted((item.lexical_score for item in lexical.values()), reverse=True)
+        if len(scores) == 1:
+            return 1.0
+        return (scores[0] - scores[1]) / scores[0] if scores[0] > 0 else 0.0
 
     def retrieve(
         self,
@@ -173,8 +187,9 @@ class HybridRetriever:
                     RetrievedChunk(Document(id=chunk_id, page_content=text, metadata=meta), 0.0),
                 )
                 item.lexical_score = score
-                item.score += self.lexical_weight / (RRF_K + rank + 1)
+                item.score += self.lexical_weight / (self.rrf_k + rank + 1)
         if mode in ("hybrid", "dense"):
+            dense_weight = self.dense_weight * (1.0 - self._lexical_margin(fused))
             active = index.active_hashes()
             dense = self.store.similarity_search(query, _CANDIDATES, where)
             rank = 0
@@ -186,7 +201,7 @@ class HybridRetriever:
                     continue
                 item = fused.setdefault(str(doc.id), RetrievedChunk(doc, 0.0))
                 item.dense_score = similarity
-                item.score += self.dense_weight / (RRF_K + rank + 1)
+                item.score += dense_weight / (self.rrf_k + rank + 1)
                 rank += 1
         ranked = sorted(fused.values(), key=lambda r: r.score, reverse=True)
         if mode == "hybrid":

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     fusion_lexical_weight: float = Field(
         1.0, ge=0, description="Weight of the German BM25 ranking in rank fusion."
     )
+    fusion_rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant k.")
+    fusion_gate: bool = Field(
+        True, description="Let dense results reorder only what BM25 leaves undecided."
+    )
     fusion_dense_weight: float = Field(
         0.3, ge=0, description="Weight of the dense (embedding) ranking in rank fusion."
     )
