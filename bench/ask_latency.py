@@ -24,14 +24,14 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, percentiles, write_result
+from bench.common import REPO, free_port, percentiles, write_result
 from chatbot.answer.base import Turn
 from chatbot.container import Container
 from chatbot.service import AskOptions, AskService
 from chatbot.settings import Settings
 from ingest.pipeline import IngestPipeline
 from ingest.sources import discover_files
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import wait_for_port
 
 TOKEN = "bench-token"
 

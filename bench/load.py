@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, write_result
+from bench.common import REPO, serving, write_result
 
 FALLBACK_QUESTIONS = [
     "Wie viel kostet der Neubau des Hallenbads im Auenpark?",
@@ -56,12 +54,6 @@ def load_questions(limit: int = 40) -> list[str]:
     return questions[:limit] or FALLBACK_QUESTIONS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sample_index() -> Path:
     from chatbot.container import Container
     from chatbot.settings import Settings
@@ -77,8 +69,7 @@ def _sample_index() -> Path:
 
 @contextmanager
 def started_server(data_dir: Path, workers: int, rate_limit: float) -> Iterator[str]:
-    """``schaengel serve`` on a free loopback port until the block ends."""
-    port = _free_port()
+    """``schaengel serve`` over ``data_dir`` on a free loopback port until the block ends."""
     env = {
         **os.environ,
         "SCHAENGEL_DATA_DIR": str(data_dir),
@@ -86,40 +77,8 @@ def started_server(data_dir: Path, workers: int, rate_limit: float) -> Iterator[
         "HF_HUB_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
     }
-    command = [
-        str(Path(sys.executable).parent / "schaengel"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"schaengel serve exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the server did not become ready")
-            time.sleep(0.5)
+    with serving(env, workers) as (_, url):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def drive(

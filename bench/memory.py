@@ -14,12 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, write_result
-from bench.load import _free_port, load_questions
+from bench.common import REPO, serving, write_result
+from bench.load import load_questions
 from bench.scale import chroma_server
 from chatbot.container import Container
 from chatbot.settings import Settings
@@ -69,38 +65,6 @@ def process_memory(pid: int) -> dict[str, Any]:
         "children_rss_mib": [rss[str(c)] for c in children],
         "total_rss_mib": round(sum(rss.values()), 1),
     }
-
-
-@contextmanager
-def serving(env: dict[str, str], workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``schaengel serve`` on a free loopback port, ready, until the block ends."""
-    port = _free_port()
-    command = [str(Path(sys.executable).parent / "schaengel"), "serve", "--port", str(port)]
-    command += ["--host", "127.0.0.1", "--workers", str(workers)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"schaengel serve exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the server did not become ready")
-            time.sleep(0.5)
-        yield process, url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _env(**settings: Any) -> dict[str, str]:

@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, percentiles, write_result
+from bench.common import REPO, free_port, percentiles, write_result
 from bench.load import load_questions
 from chatbot.container import Container
 from chatbot.domain import DocumentMetadata
@@ -58,17 +58,11 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def chroma_server(path: Path) -> Iterator[dict[str, Any]]:
     """``chroma run`` on a free loopback port until the block ends."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
