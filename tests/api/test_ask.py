@@ -20,7 +20,7 @@ from tests.api.conftest import (
     api_settings,
     parse_sse,
 )
-from tests.api.live import serve_in_thread
+from tests.fakes import uvicorn_in_thread
 
 HALLENBAD = "Wie viel kostet der Neubau des Hallenbads im Auenpark?"
 
@@ -203,7 +203,10 @@ def test_client_disconnect_stops_the_generation(
     app = create_app(
         api_settings(tmp_path / "api"), SwappedBackendContainer(sample_container, backend)
     )
-    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with (
+        uvicorn_in_thread(app, lifespan="on") as base,
+        httpx.Client(base_url=base, timeout=30) as http,
+    ):
         with http.stream("POST", "/api/v1/ask", json={"question": HALLENBAD, "stream": True}) as r:
             assert r.status_code == 200
             for line in r.iter_lines():

@@ -201,33 +201,35 @@ class RunningServer:
 
     url: str
     state: FakeState
-    server: uvicorn.Server
-    thread: threading.Thread
 
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self.server.should_exit = True
-        self.server.force_exit = True  # do not wait for requests a test left hanging
-        self.thread.join(timeout=10)
+
+@contextmanager
+def uvicorn_in_thread(app: FastAPI, *, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields the base URL."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan=lifespan, timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True  # do not wait for requests a test left hanging
+        thread.join(timeout=15)
+        sock.close()
 
 
 @contextmanager
 def serve_in_thread(app: FastAPI, state: FakeState) -> Iterator[RunningServer]:
-    """Run ``app`` with uvicorn on a free loopback port until the block ends."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake server did not start")
-        time.sleep(0.01)
-    running = RunningServer(f"http://127.0.0.1:{port}", state, server, thread)
-    try:
-        yield running
-    finally:
-        running.stop()
-        sock.close()
+    """Run a fake's ``app`` on a free loopback port until the block ends."""
+    with uvicorn_in_thread(app) as url:
+        yield RunningServer(url, state)

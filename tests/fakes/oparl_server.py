@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from tests.fakes import free_socket
+from tests.fakes import uvicorn_in_thread
 
 API = "/oparl/v1"
 SCHEMA = "https://schema.oparl.org/1.1"
@@ -493,8 +492,6 @@ class RunningOParl:
 
     url: str
     state: OParlFakeState
-    server: uvicorn.Server
-    thread: threading.Thread
 
     @property
     def system_url(self) -> str:
@@ -511,25 +508,8 @@ class RunningOParl:
 def serve(state: OParlFakeState | None = None) -> Iterator[RunningOParl]:
     """Run the fake on a free loopback port until the block ends."""
     state = state or demo_state()
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake OParl server did not start")
-        time.sleep(0.01)
-    try:
-        yield RunningOParl(f"http://127.0.0.1:{port}", state, server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with uvicorn_in_thread(create_app(state)) as url:
+        yield RunningOParl(url, state)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import pytest
 from chatbot.api.app import create_app
 from chatbot.container import Container
 from tests.api.conftest import api_settings
-from tests.api.live import serve_in_thread
+from tests.fakes import uvicorn_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -20,5 +20,5 @@ def live_url(
     from tests.api.conftest import staff_keys_setting
 
     settings = api_settings(tmp_path_factory.mktemp("web"), staff_keys=staff_keys_setting())
-    with serve_in_thread(create_app(settings, sample_container)) as url:
+    with uvicorn_in_thread(create_app(settings, sample_container), lifespan="on") as url:
         yield url
